@@ -1,0 +1,133 @@
+"""Run a real receiver (gunicorn, HTTPS) in a subprocess: the demo, the benchmarks and the end-to-end
+tests all talk to it over real sockets, exactly as a platform would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import trustme
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    ca: Path  # what clients trust
+    cert: Path  # the server's chain
+    key: Path
+
+
+def make_tls(directory: Path) -> TLSFiles:
+    """A local CA and a server certificate for localhost and 127.0.0.1 (reused when present)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    if not all(p.exists() for p in (files.ca, files.cert, files.key)):
+        ca = trustme.CA()
+        cert = ca.issue_cert("localhost", "127.0.0.1")
+        ca.cert_pem.write_to_path(str(files.ca))
+        cert.private_key_pem.write_to_path(str(files.key))
+        files.cert.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+        files.key.chmod(0o600)
+    return files
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_toml(path: Path, config: Mapping[str, Mapping[str, Any]]) -> Path:
+    """A TOML file of sections of scalars and one level of sub-tables (all the receiver needs)."""
+    lines: list[str] = []
+    for section, values in config.items():
+        lines.append(f"[{section}]")
+        tables = {k: v for k, v in values.items() if isinstance(v, Mapping)}
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items() if key not in tables]
+        for key, table in tables.items():
+            lines.append(f"[{section}.{key}]")
+            lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@dataclass
+class RunningReceiver:
+    url: str  # https://127.0.0.1:PORT
+    ca: Path | None
+    log: Path
+    config_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def running_receiver(
+    config: Mapping[str, Mapping[str, Any]],
+    workdir: Path,
+    *,
+    tls: TLSFiles | None,
+    env: Mapping[str, str] | None = None,
+    startup_timeout: float = 30.0,
+) -> Iterator[RunningReceiver]:
+    """Start ``inventory-receiver serve`` with this config (bind/cert/key filled in), wait until it
+    answers its health check, yield it, and stop it with SIGTERM."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = dict(config.get("server", {}))
+    server["bind"] = f"127.0.0.1:{port}"
+    if tls is not None:
+        server |= {"certfile": str(tls.cert), "keyfile": str(tls.key), "insecure_http": False}
+    else:
+        server["insecure_http"] = True
+    full = {**config, "server": server}
+    config_path = write_toml(workdir / "receiver.toml", full)
+    log_path = workdir / "receiver.log"
+    scheme = "http" if tls is None else "https"
+    url = f"{scheme}://127.0.0.1:{port}"
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
+    child_env |= dict(env or {})
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "receiver", "--config", str(config_path), "serve"],
+            stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=workdir,
+        )
+    running = RunningReceiver(url, tls.ca if tls else None, log_path, config_path, process)
+    try:
+        _wait_healthy(running, startup_timeout)
+        yield running
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(running: RunningReceiver, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    verify: str | bool = str(running.ca) if running.ca else True
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise RuntimeError(f"the receiver exited with {running.process.returncode}:\n{running.log_text()}")
+        try:
+            if requests.get(f"{running.url}/healthz", verify=verify, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the receiver did not answer within {timeout} s:\n{running.log_text()}")

@@ -1,0 +1,105 @@
+"""The read API (JSON): what the receiver holds and every delivery it logged.
+
+It doubles as the contract tests' optional *state probe*; ``docs/state-probe.md`` is its protocol, so a
+customer can implement the same few GETs on their own receiver. It answers only with the bearer token
+of ``[api] token``; without a configured token it is not mounted at all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+from flask_httpauth import HTTPTokenAuth
+
+from receiver import storage
+from receiver.config import ApiConfig
+from receiver.errors import Unauthenticated
+from receiver.web import secrets_equal
+
+
+def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
+    """The API blueprint; channels add their own read routes to it before it is registered."""
+    api = Blueprint("api", __name__, url_prefix=config.prefix)
+    auth = HTTPTokenAuth(scheme="Bearer")
+
+    @auth.verify_token
+    def _verify(token: str) -> bool:
+        return secrets_equal(token, config.token)
+
+    @auth.error_handler
+    def _unauthorized(_status: int) -> Any:
+        raise Unauthenticated("the read API needs 'Authorization: Bearer <token>' with the configured token",
+                              headers={"WWW-Authenticate": 'Bearer realm="receiver read API"'})
+
+    @api.before_request
+    @auth.login_required
+    def _require_token() -> None:
+        return None
+
+    @api.get("/deliveries")
+    def list_deliveries() -> Response:
+        limit = _int_arg("limit", 50, 1, 500)
+        before = _int_arg("before", 0, 0, 2**63 - 1) or None
+        with store.read() as conn:
+            rows = storage.list_deliveries(conn, channel=request.args.get("channel"),
+                                           outcome=request.args.get("outcome"), before=before, limit=limit)
+        items = [delivery_json(row) for row in rows]
+        next_before = items[-1]["id"] if len(items) == limit else None
+        return jsonify({"items": items, "next_before": next_before})
+
+    @api.get("/deliveries/<int:delivery_id>")
+    def get_delivery(delivery_id: int) -> Response:
+        with store.read() as conn:
+            row = storage.get_delivery(conn, delivery_id)
+        if row is None:
+            abort(404, description=f"no delivery {delivery_id}")
+        return jsonify(delivery_json(row))
+
+    @api.get("/deliveries/<int:delivery_id>/body")
+    def get_delivery_body(delivery_id: int) -> Response:
+        with store.read() as conn:
+            row = storage.get_delivery(conn, delivery_id)
+        if row is None or row.raw_body is None:
+            abort(404, description=f"no stored body for delivery {delivery_id} (only rejected ones keep it)")
+        return Response(row.raw_body, mimetype=row.content_type or "application/octet-stream")
+
+    return api
+
+
+def delivery_json(row: Any) -> dict[str, Any]:
+    mapping = row._mapping
+    return {
+        "id": mapping["id"],
+        "channel": mapping["channel"],
+        "received_at": _utc(mapping["received_at"]),
+        "outcome": mapping["outcome"],
+        "status": mapping["status"],
+        "reason": mapping["reason"],
+        "counts": mapping["counts"],
+        "warnings": mapping["warnings"] or [],
+        "body_sha256": mapping["body_sha256"],
+        "body_bytes": mapping["body_bytes"],
+        "content_type": mapping["content_type"],
+        "remote_addr": mapping["remote_addr"],
+        "body_kept": bool(mapping["body_kept"]),
+    }
+
+
+def _utc(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        abort(400, description=f"{name} must be an integer")
+    if not low <= value <= high:
+        abort(400, description=f"{name} must be between {low} and {high}")
+    return value

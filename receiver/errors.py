@@ -1,0 +1,111 @@
+"""The receiver's exceptions and its one error envelope.
+
+Every error answer, whatever the channel, has the same JSON shape::
+
+    {"error": {"status": 422, "title": "Unprocessable Entity",
+               "message": "the push was rejected: 2 problems; nothing was applied",
+               "problems": [{"path": ["data", "leadTime", 3], "message": "Not a valid integer."}]}}
+
+``problems`` names every problem found, each with the path to it (keys and array indexes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+Problem = dict[str, Any]
+
+
+class ReceiverError(Exception):
+    """An answer other than success; ``reason`` is recorded in the delivery log."""
+
+    status = 500
+    reason = "error"
+
+    def __init__(self, message: str, *, problems: list[Problem] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+        self.headers = dict(headers or {})
+
+
+class Unauthenticated(ReceiverError):
+    status = 401
+    reason = "unauthenticated"
+
+
+class MalformedBody(ReceiverError):
+    status = 400
+    reason = "malformed body"
+
+
+class PayloadTooLarge(ReceiverError):
+    status = 413
+    reason = "body too large"
+
+
+class UnsupportedMediaType(ReceiverError):
+    status = 415
+    reason = "unsupported media type"
+
+
+class InvalidPayload(ReceiverError):
+    status = 422
+    reason = "invalid payload"
+
+
+class StorageFailure(ReceiverError):
+    """The store could not be reached or refused the write: nothing was stored, the sender should retry."""
+
+    status = 500
+    reason = "storage failure"
+
+
+def flatten(messages: Any, path: tuple[Any, ...] = ()) -> list[Problem]:
+    """marshmallow's nested messages → a flat list of {path, message}; integer-like keys become ints."""
+    if isinstance(messages, Mapping):
+        problems: list[Problem] = []
+        for key, value in messages.items():
+            step: Any = int(key) if isinstance(key, str) and key.isdigit() else key
+            next_path = path if key == "_schema" else (*path, step)
+            problems.extend(flatten(value, next_path))
+        return problems
+    if isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            return [{"path": list(path), "message": m} for m in messages]
+        problems = []
+        for item in messages:
+            problems.extend(flatten(item, path))
+        return problems
+    return [{"path": list(path), "message": str(messages)}]
+
+
+def error_body(status: int, message: str, problems: list[Problem] | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "status": status,
+            "title": HTTPStatus(status).phrase,
+            "message": message,
+            "problems": problems or [],
+        }
+    }
+
+
+def register_error_handlers(app: Flask) -> None:
+    """One error envelope for the whole app, registered once."""
+
+    @app.errorhandler(ReceiverError)
+    def _receiver_error(exc: ReceiverError) -> tuple[Response, int, dict[str, str]]:
+        return jsonify(error_body(exc.status, exc.message, exc.problems)), exc.status, exc.headers
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> tuple[Response, int, dict[str, str]]:
+        status = exc.code or 500
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return jsonify(error_body(status, exc.description or HTTPStatus(status).phrase)), status, headers

@@ -1,0 +1,67 @@
+"""Serving the app with gunicorn: HTTPS from the configured certificate and key, several workers
+(processes) of several threads each. Plain HTTP only when explicitly asked for."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from receiver import storage
+from receiver.app import create_app
+from receiver.config import Config, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class ReceiverServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn, configured from our config instead of its command line."""
+
+    def __init__(self, config: Config) -> None:
+        self.receiver_config = config
+        super().__init__()
+
+    def gunicorn_options(self) -> dict[str, Any]:
+        server = self.receiver_config.server
+        options: dict[str, Any] = {
+            "bind": [server.bind],
+            "workers": server.workers,
+            "threads": server.threads,
+            "worker_class": "gthread",
+            "timeout": server.timeout,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "proc_name": "inventory-receiver",
+        }
+        if not server.insecure_http:
+            options |= {"certfile": server.certfile, "keyfile": server.keyfile}
+        return options
+
+    def load_config(self) -> None:
+        for key, value in self.gunicorn_options().items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app(self.receiver_config)
+
+
+def serve(config: Config) -> None:
+    """Check TLS settings, create the schema once, then run gunicorn until it is stopped."""
+    server = config.server
+    if server.insecure_http:
+        log.warning(
+            "serving PLAIN HTTP on %s: the stock-push document requires an SSL-encrypted connection; "
+            "use this only behind a TLS-terminating proxy or for local tests", server.bind)
+    elif not (server.certfile and server.keyfile):
+        raise ConfigError(
+            "[server] certfile and keyfile are required for HTTPS (the stock-push document requires SSL); "
+            "set them, or set insecure_http = true (or pass --insecure-http) to serve plain HTTP")
+    store = storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
+    store.create_schema()
+    log.info("storage: %s", store.describe())
+    store.dispose()  # workers open their own connections after the fork
+    ReceiverServer(config).run()

@@ -1,0 +1,470 @@
+"""The stock push channel (stock-push.rst, NOTES.md §1).
+
+The aviation parts marketplace POSTs the stock entries changed since its last transmission as one
+columnar JSON object ``{"data": {column: [values...]}}`` (row i is the i-th value of every column), with
+``dbAction`` ADD/UPD/DEL per row. This module is the whole channel: the columns and their types, the
+validation (one marshmallow field per column, each checking its whole array at once), the warnings,
+the idempotent apply, the HTTP endpoint and the read API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import repeat
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, jsonify, request
+from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
+
+from receiver import storage
+from receiver.config import StockConfig
+from receiver.errors import InvalidPayload, MalformedBody, flatten
+from receiver.web import logs_rejections, parse_json, read_body, require_headers, require_json_media_type
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "stock"
+
+# --- the values of one column ------------------------------------------------------------------------
+
+# The document's own example writes part numbers and dates with U+2011 (non-breaking hyphen):
+# every dash of the Unicode dash family is read as "-" in dates and codes.
+DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"))
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+DB_ACTIONS = ("ADD", "UPD", "DEL")
+
+
+def _dashes(value: str) -> str:
+    return value if value.isascii() else value.translate(DASHES)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A column type of the document's table: what a valid value is and how it is stored."""
+
+    name: str  # as the error messages say it: "a date (YYYY-MM-DD)"
+    accepts: Callable[[Any], bool]  # cheap type test, run on every value
+    convert: Callable[[Any], Any] | None = None  # normalise/parse; raises ValueError when invalid
+
+    def check(self, values: list[Any], nullable: bool) -> tuple[list[Any], dict[int, list[str]]]:
+        """The stored values of a whole column and the problems by row index."""
+        accepts, errors = self.accepts, {}
+        bad = [i for i, v in enumerate(values) if (v is None and not nullable) or not (v is None or accepts(v))]
+        for i in bad:
+            errors[i] = ["Missing value: required on every row." if values[i] is None
+                         else f"Not {self.name}: {values[i]!r}."]
+        if self.convert is None:
+            return values, errors
+        convert, out, known = self.convert, [], {}  # known: many rows repeat the same value
+        for i, v in enumerate(values):
+            if v is None or i in errors:
+                out.append(None)
+                continue
+            try:
+                out.append(known[v] if v in known else known.setdefault(v, convert(v)))
+            except ValueError:
+                out.append(None)
+                errors[i] = [f"Not {self.name}: {v!r}."]
+        return out, errors
+
+
+def _is_str(v: Any) -> bool:
+    return type(v) is str
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int or (type(v) is float and v.is_integer())
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) is int or type(v) is float
+
+
+def _is_bool(v: Any) -> bool:
+    return v is True or v is False
+
+
+def _date(value: str) -> str:
+    text = _dashes(value)
+    if len(text) != 10:
+        raise ValueError(value)
+    return date.fromisoformat(text).isoformat()
+
+
+def _timestamp(value: str) -> str:
+    text = _dashes(value)
+    if len(text) != 19 or text[10] not in " T":
+        raise ValueError(value)
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _uuid(value: str) -> str:
+    text = _dashes(value)
+    if not UUID_RE.fullmatch(text):
+        raise ValueError(value)
+    return text.lower()
+
+
+def _db_action(value: str) -> str:
+    action = value.strip().upper()
+    if action not in DB_ACTIONS:
+        raise ValueError(value)
+    return action
+
+
+TEXT = Kind("a string", _is_str)
+CODE = Kind("a string", _is_str, _dashes)
+UPPER_CODE = Kind("a string", _is_str, lambda v: _dashes(v).strip().upper())
+INTEGER = Kind("an integer", _is_int, int)
+NUMBER = Kind("a number", _is_number)
+BOOLEAN = Kind("a boolean (true or false)", _is_bool)
+DATE = Kind("a date (YYYY-MM-DD)", _is_str, _date)
+TIMESTAMP = Kind("a date and time (YYYY-MM-DD HH:MM:SS)", _is_str, _timestamp)
+UUID = Kind("a UUID (character(36))", _is_str, _uuid)
+DB_ACTION = Kind("ADD, UPD or DEL", _is_str, _db_action)
+
+# The document's data definition, in its order: column → (kind, required on every row).
+# The stored column of each is its snake_case name (connectorStockId → connector_stock_id).
+COLUMNS: dict[str, tuple[Kind, bool]] = {
+    "connectorStockId": (UUID, True),
+    "materialId": (CODE, False),
+    "pn": (CODE, False),
+    "description": (TEXT, False),
+    "condition": (UPPER_CODE, False),
+    "priceUsd": (NUMBER, False),
+    "sn": (CODE, False),
+    "mfr": (CODE, False),
+    "mroApprovalNo": (CODE, False),
+    "mroName": (TEXT, False),
+    "leadTime": (INTEGER, False),
+    "tagDate": (DATE, False),
+    "lastOperator": (TEXT, False),
+    "lastMsn": (CODE, False),
+    "incidentRelated": (BOOLEAN, False),
+    # "used if unit is length": fractional for length units, so any number.
+    "quantity": (NUMBER, False),
+    "unit": (CODE, False),
+    "dateOfManufacture": (DATE, False),
+    "timeRemaining": (INTEGER, False),
+    "cyclesRemaining": (INTEGER, False),
+    "shelfLife": (DATE, False),
+    "location": (CODE, False),
+    "company": (TEXT, False),
+    # Required: without it the receiver cannot tell an old change from a new one.
+    "timeStampEntry": (TIMESTAMP, True),
+    "dbAction": (DB_ACTION, True),
+}
+KEY = "connectorStockId"
+ALIAS = "internalStockId"  # the document's text names the key so; no such column exists
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+STORED = [snake(name) for name in COLUMNS] + ["extra", "delivery_id"]
+
+# Code tables (NOTES.md §1). Unknown values are kept and reported as warnings, never rejected.
+CONDITIONS = {"NE", "NS", "FN", "OH", "SV", "AR", "RP", "IN", "MD", "US", "BER", "SCR", "CR", "INS"}
+UNITS = {"EA", "EACH", "KG", "G", "LB", "FT", "IN", "M", "CM", "MM", "YD", "L", "ML", "GAL", "QT", "PT",
+         "OZ", "PR", "PC", "PCS", "SET", "KT", "KIT", "RL", "SH", "BX", "CN", "TU", "BT", "CA", "DZ", "HR"}
+IATA_RE = re.compile(r"[A-Z]{3}")
+
+
+def _unit_known(value: str) -> bool:
+    return value.upper() in UNITS
+
+
+WARNINGS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "condition": (CONDITIONS.__contains__, "not a known condition code (kept as sent)"),
+    "unit": (_unit_known, "not a known unit of measure (kept as sent)"),
+    "location": (IATA_RE.fullmatch, "not an IATA 3-letter airport code (kept as sent)"),
+}
+
+
+# --- the body -------------------------------------------------------------------------------------
+
+
+class Column(fields.Field):
+    """One column of the columnar body: an array with one value per row, checked as a whole."""
+
+    def __init__(self, kind: Kind, *, nullable: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.nullable = nullable
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise ValidationError(f"Not an array: every column is an array of one value per row, "
+                                  f"got {type(value).__name__}.")
+        values, errors = self.kind.check(value, self.nullable)
+        if errors:
+            raise ValidationError(errors)  # type: ignore[arg-type]
+        return values
+
+
+class _ColumnChecks(Schema):
+    """``data``: one array per column, all of the same length; unknown columns kept."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    error_messages = {"type": "Not an object: data must map each column name to an array of values."}
+
+    @pre_load
+    def alias_key(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict) and ALIAS in data:
+            data = dict(data)
+            alias = data.pop(ALIAS)
+            if KEY not in data:
+                data[KEY] = alias
+            elif data[KEY] != alias:
+                raise ValidationError({ALIAS: [f"Differs from {KEY}: send one of the two, or equal ones."]})
+        return data
+
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def same_length(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # Lengths come from the body as sent, so a column with bad values is measured too.
+        if not isinstance(original, dict):
+            return
+        sent = {KEY if name == ALIAS else name: v for name, v in original.items()}
+        lengths = {name: len(v) for name, v in sent.items() if isinstance(v, list)}
+        errors = {name: ["Not an array: every column is an array of one value per row."]
+                  for name, v in sent.items() if name not in COLUMNS and not isinstance(v, list)}
+        key_length = lengths.get(KEY)
+        if key_length is None:
+            key_length = Counter(lengths.values()).most_common(1)[0][0] if lengths else 0
+        for name, length in lengths.items():
+            if length != key_length:
+                errors[name] = [f"Has {length} values where {KEY} has {key_length}: "
+                                f"every column needs one value per row."]
+        if errors:
+            raise ValidationError(errors)
+
+
+# One field per column of the document's table, written once, from COLUMNS.
+ColumnsSchema = _ColumnChecks.from_dict(
+    {
+        snake(name): Column(kind, nullable=not required, data_key=name, required=required,
+                            error_messages={"required": f"Missing column: every push must carry {name}."})
+        for name, (kind, required) in COLUMNS.items()
+    },
+    name="ColumnsSchema",
+)
+
+
+class StockPushSchema(Schema):
+    """The whole body: ``{"data": {column: [values...]}}``."""
+
+    error_messages = {"type": 'Not an object: the body must be {"data": {column: [values...]}}.'}
+    # marshmallow formats a field's messages: braces are doubled there.
+    data = fields.Nested(ColumnsSchema, required=True, error_messages={
+        "required": 'Missing "data": the body must be {{"data": {{column: [values...]}}}}.'})
+
+
+PUSH_SCHEMA = StockPushSchema()
+
+
+@dataclass
+class StockPush:
+    """A validated push: stored columns by stored name, unknown columns, and warnings."""
+
+    columns: dict[str, list[Any]]
+    extra: dict[str, list[Any]]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.columns[snake(KEY)])
+
+    def rows(self, delivery_id: int) -> list[tuple[Any, ...]]:
+        """Row tuples in ``STORED`` order, in the push's own order."""
+        n = self.size
+        stored = [self.columns.get(snake(name)) or list(repeat(None, n)) for name in COLUMNS]
+        if self.extra:
+            names = list(self.extra)
+            extra: Iterable[Any] = (
+                json.dumps(dict(zip(names, values, strict=True)), ensure_ascii=False)
+                for values in zip(*self.extra.values(), strict=True)
+            )
+        else:
+            extra = repeat(None, n)
+        return list(zip(*stored, extra, repeat(delivery_id, n), strict=False))
+
+
+def validate(document: Any) -> StockPush:
+    """Check a parsed body against the document; every problem is reported, by column and row."""
+    try:
+        loaded = PUSH_SCHEMA.load(document)
+    except ValidationError as exc:
+        problems = flatten(exc.messages)
+        raise InvalidPayload(
+            f"the push was rejected: {len(problems)} problem(s); nothing was applied", problems=problems
+        ) from None
+    data = loaded["data"]
+    columns = {name: values for name, values in data.items() if name in STORED}
+    extra = {name: values for name, values in data.items() if name not in STORED}
+    push = StockPush(columns, extra)
+    push.warnings = _warnings(push)
+    return push
+
+
+def _warnings(push: StockPush) -> list[dict[str, Any]]:
+    """Codes outside the known tables, grouped by column and value (a push can have 100,000 rows)."""
+    found: list[dict[str, Any]] = []
+    for name in COLUMNS:
+        if snake(name) not in push.columns:
+            found.append({"column": name, "message": "column not sent: stored as null on every row"})
+    for name, (known, message) in WARNINGS.items():
+        rows_by_value: dict[str, list[int]] = {}
+        for i, value in enumerate(push.columns.get(name, ())):
+            if value is not None and not known(value):
+                rows_by_value.setdefault(value, []).append(i)
+        for value, rows in rows_by_value.items():
+            found.append({"column": name, "value": value, "message": message,
+                          "rows": len(rows), "first_rows": rows[:10]})
+    for name in push.extra:
+        found.append({"column": name, "message": "column not in the document: kept as sent"})
+    return found
+
+
+# --- applying a push ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the receiver answers for an accepted (or replayed) push."""
+
+    outcome: str
+    delivery: int
+    counts: dict[str, int]
+    warnings: list[dict[str, Any]]
+    original_delivery: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, "rows": self.counts,
+                                "warnings": self.warnings}
+        if self.original_delivery is not None:
+            body["original_delivery"] = self.original_delivery
+        return body
+
+
+def apply(store: storage.Store, push: StockPush, body: bytes, *, content_type: str | None = None,
+          remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+    """Apply one push in one transaction: ADD/UPD upsert, DEL leaves a tombstone, rows in order, and
+    a change older than the stored one (by timeStampEntry) never overwrites it. A body already
+    applied is recorded as a duplicate and changes nothing."""
+    actions = Counter(push.columns[snake("dbAction")])
+    counts = {"received": push.size, "add": actions["ADD"], "upd": actions["UPD"], "del": actions["DEL"]}
+    with store.write() as conn:
+        delivery = storage.record_delivery(
+            conn, channel=CHANNEL, outcome="accepted", status=200, reason=reason, body=body,
+            content_type=content_type, remote_addr=remote_addr, warnings=push.warnings,
+        )
+        first = storage.claim_digest(conn, CHANNEL, storage.sha256(body), delivery)
+        if first is not None:
+            counts |= {"applied": 0, "stale": 0}
+            storage.update_delivery(conn, delivery, outcome="duplicate", counts=counts,
+                                    reason=f"same body as delivery {first}: nothing changed")
+            return Receipt("duplicate", delivery, counts, push.warnings, original_delivery=first)
+        applied = storage.upsert_rows(conn, storage.stock, STORED, push.rows(delivery),
+                                      newer_or_equal="time_stamp_entry")
+        counts |= {"applied": applied, "stale": push.size - applied}
+        storage.update_delivery(conn, delivery, counts=counts)
+    return Receipt("accepted", delivery, counts, push.warnings)
+
+
+def receive(store: storage.Store, body: bytes, *, content_type: str | None = None,
+            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+    """Parse, validate and apply one body: the transport-free core of the channel."""
+    document = parse_json(body)
+    return apply(store, validate(document), body, content_type=content_type,
+                 remote_addr=remote_addr, reason=reason)
+
+
+def reapply(store: storage.Store, config: StockConfig, body: bytes, *, content_type: str | None,
+            reason: str) -> dict[str, Any]:
+    """Re-run a stored body (a rejected delivery, after a fix) through the channel."""
+    return receive(store, body, content_type=content_type, reason=reason).to_json()
+
+
+# --- HTTP -------------------------------------------------------------------------------------------
+
+
+def register(app: Flask, api: Blueprint, config: StockConfig, store: storage.Store) -> None:
+    """Add the push endpoint and the stock read API."""
+    if not config.enabled:
+        return
+
+    @logs_rejections(store, CHANNEL)
+    def stock_push() -> tuple[Response, int]:
+        require_headers(config.credential_headers)
+        body = read_body(config.max_body_bytes)
+        require_json_media_type()
+        started = time.perf_counter()
+        receipt = receive(store, body, content_type=request.content_type, remote_addr=request.remote_addr)
+        log.info("stock delivery %s %s: %s in %.0f ms", receipt.delivery, receipt.outcome, receipt.counts,
+                 (time.perf_counter() - started) * 1000)
+        return jsonify(receipt.to_json()), 200
+
+    app.add_url_rule(config.path, "stock_push", stock_push, methods=["POST"])
+
+    @api.get("/stock")
+    def list_stock() -> Response:
+        limit = _limit()
+        query = sa.select(storage.stock).order_by(storage.stock.c.connector_stock_id).limit(limit + 1)
+        if pn := request.args.get("pn"):
+            query = query.where(storage.stock.c.pn == _dashes(pn))
+        if after := request.args.get("after"):
+            query = query.where(storage.stock.c.connector_stock_id > after.lower())
+        if request.args.get("include_deleted", "").lower() not in {"1", "true", "yes"}:
+            query = query.where(storage.stock.c.db_action != "DEL")
+        with store.read() as conn:
+            rows = list(conn.execute(query))
+        items = [entry_json(row) for row in rows[:limit]]
+        next_after = items[-1][KEY] if len(rows) > limit else None
+        return jsonify({"items": items, "next_after": next_after})
+
+    @api.get("/stock/<connector_stock_id>")
+    def get_stock(connector_stock_id: str) -> tuple[Response, int]:
+        with store.read() as conn:
+            row = conn.execute(
+                sa.select(storage.stock).where(storage.stock.c.connector_stock_id == connector_stock_id.lower())
+            ).first()
+        if row is None:
+            return jsonify({"error": {"status": 404, "message": "no such stock entry"}}), 404
+        entry = entry_json(row)
+        if row.db_action == "DEL":
+            return jsonify({"error": {"status": 404, "message": "stock entry deleted", "entry": entry}}), 404
+        return jsonify(entry), 200
+
+
+def _limit() -> int:
+    try:
+        return max(1, min(int(request.args.get("limit", 100)), 1000))
+    except ValueError:
+        raise MalformedBody("limit must be an integer between 1 and 1000") from None
+
+
+def entry_json(row: sa.Row[Any]) -> dict[str, Any]:
+    """A stored entry in the document's own field names (plus ``deliveryId``, the last change)."""
+    mapping = row._mapping
+    entry: dict[str, Any] = {}
+    for name in COLUMNS:
+        value = mapping[snake(name)]
+        if isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S")
+        elif isinstance(value, date):
+            value = value.isoformat()
+        entry[name] = value
+    entry.update(mapping["extra"] or {})
+    entry["deliveryId"] = mapping["delivery_id"]
+    return entry

@@ -1,0 +1,319 @@
+"""Storage: the SQLAlchemy Core tables and the few idempotent writes every channel uses.
+
+SQLite by default (one file, WAL, a busy timeout, writes in ``BEGIN IMMEDIATE`` transactions so that
+concurrent writers queue instead of failing with "database is locked"); PostgreSQL by URL (psycopg 3),
+where the unique constraints hold idempotency across any number of receiver instances. Both take the
+same statements: ``INSERT … ON CONFLICT``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from receiver.errors import StorageFailure
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+# Types that are text on SQLite (ISO-8601 strings sort and compare correctly there) and real
+# date/time/number types on PostgreSQL. Values are bound as the validated strings/numbers on both.
+Date = sa.String(10).with_variant(sa.Date(), "postgresql")
+Timestamp = sa.String(19).with_variant(sa.DateTime(), "postgresql")
+Money = sa.Float().with_variant(sa.Numeric(18, 4, asdecimal=False), "postgresql")
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
+
+# Every delivery on every channel: when, what came of it, why, counts; the raw body of rejected ones.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # accepted | duplicate | rejected
+    sa.Column("status", sa.Integer),  # HTTP status answered (None on AMQP)
+    sa.Column("reason", sa.Text),
+    sa.Column("counts", sa.JSON),
+    sa.Column("warnings", sa.JSON),
+    sa.Column("body_sha256", sa.String(64)),
+    sa.Column("body_bytes", sa.Integer),
+    sa.Column("content_type", sa.String(255)),
+    sa.Column("remote_addr", sa.String(64)),
+    sa.Column("raw_body", sa.LargeBinary),  # kept only for rejected deliveries
+    sa.Index("ix_deliveries_channel_id", "channel", "id"),
+)
+
+# The bodies already applied, per channel: a replayed push is recognised and changes nothing.
+push_digests = sa.Table(
+    "push_digests",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("body_sha256", sa.String(64), primary_key=True),
+    sa.Column("delivery_id", Id, nullable=False),
+)
+
+# Stock entries of the stock push, by connectorStockId; DEL leaves a tombstone (db_action = 'DEL') so
+# that a late, older ADD or UPD cannot bring a removed entry back.
+stock = sa.Table(
+    "stock",
+    metadata,
+    sa.Column("connector_stock_id", sa.String(36), primary_key=True),
+    sa.Column("material_id", sa.Text),
+    sa.Column("pn", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("condition", sa.Text),
+    sa.Column("price_usd", Money),
+    sa.Column("sn", sa.Text),
+    sa.Column("mfr", sa.Text),
+    sa.Column("mro_approval_no", sa.Text),
+    sa.Column("mro_name", sa.Text),
+    sa.Column("lead_time", sa.Integer),
+    sa.Column("tag_date", Date),
+    sa.Column("last_operator", sa.Text),
+    sa.Column("last_msn", sa.Text),
+    sa.Column("incident_related", sa.Boolean),
+    sa.Column("quantity", Money),
+    sa.Column("unit", sa.Text),
+    sa.Column("date_of_manufacture", Date),
+    sa.Column("time_remaining", sa.Integer),
+    sa.Column("cycles_remaining", sa.Integer),
+    sa.Column("shelf_life", Date),
+    sa.Column("location", sa.Text),
+    sa.Column("company", sa.Text),
+    sa.Column("time_stamp_entry", Timestamp, nullable=False),
+    sa.Column("db_action", sa.String(3), nullable=False),
+    sa.Column("extra", sa.JSON),  # columns the document does not define, kept as received
+    sa.Column("delivery_id", Id, nullable=False),  # the delivery that last changed this entry
+    sa.Index("ix_stock_pn", "pn"),
+)
+
+
+class Store:
+    """An engine plus the transaction discipline of its backend."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000) -> None:
+        self.url = sa.make_url(url)
+        if self.url.get_backend_name() == "sqlite":
+            self.engine = _sqlite_engine(self.url, busy_timeout_ms)
+        elif self.url.get_backend_name() == "postgresql":
+            if self.url.drivername == "postgresql":
+                self.url = self.url.set(drivername="postgresql+psycopg")
+            # Positional parameters let bulk writes pass row tuples straight to the driver.
+            self.engine = sa.create_engine(self.url, paramstyle="format", pool_pre_ping=True)
+        else:
+            raise ValueError(f"unsupported storage URL {url!r}: use sqlite:///FILE or postgresql://…")
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    def describe(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any error.
+
+        On SQLite it starts with BEGIN IMMEDIATE, taking the write lock up front, so two writers
+        never deadlock on a lock upgrade; the busy timeout makes the second one wait its turn.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except sa.exc.OperationalError as exc:
+            raise StorageFailure(f"storage unavailable ({self.backend}): {_first_line(exc)}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StorageFailure(f"storage unavailable ({self.backend}): {_first_line(exc)}") from exc
+
+    def create_schema(self) -> None:
+        """Create missing tables; safe when several receiver instances start at once."""
+        with self.write() as conn:
+            if self.backend == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7411)")  # serialise DDL
+            metadata.create_all(conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, say when a transaction begins (see write()).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", exc) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+# --- the few writes everything uses -------------------------------------------------------------
+
+
+def record_delivery(
+    conn: Connection,
+    *,
+    channel: str,
+    outcome: str,
+    status: int | None,
+    reason: str | None = None,
+    counts: dict[str, Any] | None = None,
+    warnings: list[dict[str, Any]] | None = None,
+    body: bytes | None = None,
+    keep_body: bool = False,
+    content_type: str | None = None,
+    remote_addr: str | None = None,
+) -> int:
+    """Append one delivery to the log and return its id. ``keep_body`` stores the raw bytes."""
+    result = conn.execute(
+        deliveries.insert().returning(deliveries.c.id),
+        {
+            "channel": channel,
+            "received_at": utcnow(),
+            "outcome": outcome,
+            "status": status,
+            "reason": reason,
+            "counts": counts,
+            "warnings": warnings or None,
+            "body_sha256": sha256(body) if body is not None else None,
+            "body_bytes": len(body) if body is not None else None,
+            "content_type": content_type,
+            "remote_addr": remote_addr,
+            "raw_body": body if keep_body else None,
+        },
+    )
+    return int(result.scalar_one())
+
+
+def update_delivery(conn: Connection, delivery_id: int, **values: Any) -> None:
+    conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
+
+
+def claim_digest(conn: Connection, channel: str, body_sha256: str, delivery_id: int) -> int | None:
+    """Record that this body is being applied. Returns None when it is new, else the delivery id that
+    applied it first (the body is a replay). Concurrent claims of one body serialise on the key."""
+    inserted = conn.execute(
+        _insert(conn, push_digests)
+        .values(channel=channel, body_sha256=body_sha256, delivery_id=delivery_id)
+        .on_conflict_do_nothing()
+        .returning(push_digests.c.delivery_id)
+    ).first()
+    if inserted is not None:
+        return None
+    return int(
+        conn.execute(
+            sa.select(push_digests.c.delivery_id).where(
+                push_digests.c.channel == channel, push_digests.c.body_sha256 == body_sha256
+            )
+        ).scalar_one()
+    )
+
+
+def upsert_rows(
+    conn: Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    newer_or_equal: str | None = None,
+) -> int:
+    """Insert rows (tuples in ``columns`` order) or update the stored row with the same key, in order.
+
+    With ``newer_or_equal``, a stored row is only overwritten by a row whose value in that column is
+    at least as new, so a late or replayed change can never roll it back. Returns the number of rows
+    written (inserted or updated); the rest were older than what is stored.
+    """
+    key = [c.name for c in table.primary_key.columns]
+    stmt = _insert(conn, table)
+    updated = {c: stmt.excluded[c] for c in columns if c not in key}
+    where = stmt.excluded[newer_or_equal] >= table.c[newer_or_equal] if newer_or_equal else None
+    stmt = stmt.on_conflict_do_update(index_elements=key, set_=updated, where=where)
+    return _executemany(conn, stmt.values({c: sa.bindparam(c) for c in columns}), columns, rows)
+
+
+def _executemany(conn: Connection, stmt: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    # Compiled once, executed through the driver's executemany with plain tuples: SQLAlchemy's
+    # per-row parameter processing costs more than the database's own work for large pushes.
+    compiled = stmt.compile(dialect=conn.dialect)
+    order = [columns.index(name) for name in compiled.positiontup]
+    if order == list(range(len(columns))):
+        params: Any = rows if isinstance(rows, list) else list(rows)
+    else:
+        params = [tuple(row[i] for i in order) for row in rows]
+    if not params:
+        return 0
+    return int(conn.exec_driver_sql(compiled.string, params).rowcount)
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+
+def get_delivery(conn: Connection, delivery_id: int) -> sa.Row[Any] | None:
+    query = sa.select(deliveries, deliveries.c.raw_body.is_not(None).label("body_kept"))
+    return conn.execute(query.where(deliveries.c.id == delivery_id)).first()
+
+
+def list_deliveries(
+    conn: Connection, *, channel: str | None, outcome: str | None, before: int | None, limit: int
+) -> list[sa.Row[Any]]:
+    columns = [c for c in deliveries.c if c.name != "raw_body"]
+    body_kept = deliveries.c.raw_body.is_not(None).label("body_kept")
+    query = sa.select(*columns, body_kept).order_by(deliveries.c.id.desc()).limit(limit)
+    if channel:
+        query = query.where(deliveries.c.channel == channel)
+    if outcome:
+        query = query.where(deliveries.c.outcome == outcome)
+    if before:
+        query = query.where(deliveries.c.id < before)
+    return list(conn.execute(query))

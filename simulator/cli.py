@@ -1,0 +1,40 @@
+"""``inventory-simulator``: send a platform's scenario to a receiver and print each result.
+
+Each channel module contributes one sub-command through its ``add_cli(subparsers)`` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# One entry per platform; each module defines add_cli(subparsers).
+CHANNEL_MODULES = ("simulator.stock", "simulator.s360", "simulator.servicemobility", "simulator.erp")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inventory-simulator",
+        description="Behave like an inventory platform: send conforming and malformed pushes to a receiver.",
+    )
+    subparsers = parser.add_subparsers(dest="channel", required=True, metavar="CHANNEL")
+    for module_name in CHANNEL_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # channel not built yet
+            raise
+        module.add_cli(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

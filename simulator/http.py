@@ -1,0 +1,99 @@
+"""The one HTTP client of the project's sending side. Every HTTP channel of the simulator, and so
+every contract test, sends through :class:`Sender`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from simulator.core import Request
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What came back for one request."""
+
+    status: int
+    elapsed: float  # seconds, from the first byte sent to the last byte received
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        """The answer parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def summary(self, limit: int = 300) -> str:
+        text = self.body.decode("utf-8", "replace")
+        if len(text) > limit:
+            text = text[:limit] + "…"
+        return f"{self.status} from {self.url}: {text}"
+
+
+class Sender:
+    """Posts requests to one base URL over one keep-alive session.
+
+    ``ca_bundle`` is a CA file to trust (the platform trusts the customer's certificate chain),
+    ``True`` for the system store, or ``False`` to skip verification (never the default).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ca_bundle: str | bool = True,
+        timeout: float = 120.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        # Passed on every request: a session-wide verify would lose to REQUESTS_CA_BUNDLE.
+        self.verify = ca_bundle
+
+    def url_for(self, path: str | None) -> str:
+        if not path:
+            return self.base_url
+        return urljoin(self.base_url if self.base_url.endswith("/") else self.base_url + "/",
+                       path.lstrip("/"))
+
+    def send(self, request: Request, *, method: str = "POST") -> Delivery:
+        url = self.url_for(request.path)
+        headers = dict(request.headers)
+        started = time.perf_counter()
+        response = self.session.request(
+            method, url, data=request.body, headers=headers, timeout=self.timeout, verify=self.verify
+        )
+        elapsed = time.perf_counter() - started
+        return Delivery(response.status_code, elapsed, dict(response.headers), response.content, url)
+
+    def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        """GET a JSON document (the state probe); returns (status, parsed body or None)."""
+        response = self.session.get(url, headers=dict(headers or {}), timeout=self.timeout, verify=self.verify)
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, None
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def parse_header_lines(lines: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["Name: value", ...]`` → ``{"Name": "value"}``; a line without a colon is an error."""
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"header {line!r} is not of the form 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
