@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from receiver import create_app
+from receiver.config import Config, from_mapping
+from receiver.storage import Store
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -49,3 +59,54 @@ def postgres_url() -> str:
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str:
     return require_service("RabbitMQ", RABBITMQ_URL, 5672)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'receiver.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+STOCK_HEADERS = {"X-Stock-User": "acme-mro", "X-Stock-Key": "s3cret-stock-key"}
+API_TOKEN = "read-api-token"
+
+
+def receiver_config(store_url: str, **sections: dict[str, Any]) -> Config:
+    """A receiver configuration for tests: the given store, a read API token, stock credentials."""
+    document: dict[str, Any] = {
+        "storage": {"url": store_url},
+        "api": {"token": API_TOKEN},
+        "stock": {"credential_headers": STOCK_HEADERS},
+    }
+    for name, values in sections.items():
+        document[name] = {**document.get(name, {}), **values}
+    return from_mapping(document)
+
+
+@pytest.fixture
+def make_client(store_url: str) -> Iterator[Callable[..., FlaskClient]]:
+    """Build the real app on the test's store and return its test client."""
+    stores: list[Store] = []
+
+    def build(**sections: dict[str, Any]) -> FlaskClient:
+        config = receiver_config(store_url, **sections)
+        store = Store(config.storage_url)
+        stores.append(store)
+        return create_app(config, store=store).test_client()
+
+    yield build
+    for store in stores:
+        store.dispose()
