@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from receiver import create_app
 from receiver.config import Config, from_mapping
@@ -110,3 +111,9 @@ def make_client(store_url: str) -> Iterator[Callable[..., FlaskClient]]:
     yield build
     for store in stores:
         store.dispose()
+
+
+# Hypothesis profiles: quick on a laptop, thorough in CI (HYPOTHESIS_PROFILE=ci, set by .ci/run).
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.register_profile("ci", max_examples=150, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
