@@ -276,6 +276,13 @@ def upsert_rows(
     return _executemany(conn, stmt.values({c: sa.bindparam(c) for c in columns}), columns, rows)
 
 
+def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert rows (tuples in ``columns`` order) whose key is not stored yet; returns how many were
+    new. A row whose key exists (a duplicate delivery) changes nothing."""
+    stmt = _insert(conn, table).on_conflict_do_nothing()
+    return _executemany(conn, stmt.values({c: sa.bindparam(c) for c in columns}), columns, rows)
+
+
 def _executemany(conn: Connection, stmt: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     # Compiled once, executed through the driver's executemany with plain tuples: SQLAlchemy's
     # per-row parameter processing costs more than the database's own work for large pushes.

@@ -71,7 +71,8 @@ class Sender:
         headers = dict(request.headers)
         started = time.perf_counter()
         response = self.session.request(
-            method, url, data=request.body, headers=headers, timeout=self.timeout, verify=self.verify
+            method, url, data=request.body, headers=headers, timeout=self.timeout, verify=self.verify,
+            allow_redirects=False,  # a platform does not follow a redirect with its POST: 3xx is not 200
         )
         elapsed = time.perf_counter() - started
         return Delivery(response.status_code, elapsed, dict(response.headers), response.content, url)
