@@ -1,0 +1,132 @@
+"""The contract suite, run the way a customer runs it (``pytest --pyargs contract_tests …``), against our
+receiver served for real — it must pass — and against receivers that break the contract — it must fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from devtools.serving import RunningReceiver, TLSFiles, free_port, make_tls, running_receiver
+
+CREDENTIALS = ["X-Stock-User: acme-mro", "X-Stock-Key: contract-key"]
+PROBE_TOKEN = "probe-token"
+LIMIT = 4 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory: pytest.TempPathFactory, tls: TLSFiles) -> Iterator[RunningReceiver]:
+    workdir = tmp_path_factory.mktemp("receiver")
+    config = {
+        "storage": {"data_dir": str(workdir / "data")},
+        "api": {"token": PROBE_TOKEN},
+        "stock": {"credential_headers": dict(line.split(": ") for line in CREDENTIALS), "max_body_bytes": LIMIT},
+    }
+    with running_receiver(config, workdir, tls=tls) as running:
+        yield running
+
+
+def run_suite(tmp_path: Path, *args: str) -> tuple[int, str, ET.Element | None]:
+    junit = tmp_path / "junit.xml"
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-rs",
+         f"--junitxml={junit}", *args],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    output = process.stdout + process.stderr
+    return process.returncode, output, ET.parse(junit).getroot() if junit.exists() else None
+
+
+def stock_args(url: str, ca: Path) -> list[str]:
+    args = ["--receiver-url", url, "--ca-bundle", str(ca), "--stock-max-body-bytes", str(LIMIT)]
+    for line in CREDENTIALS:
+        args += ["--stock-headers", line]
+    return args
+
+
+def results(junit: ET.Element) -> dict[str, str]:
+    """test name → passed / failed / skipped."""
+    outcome = {}
+    for case in junit.iter("testcase"):
+        state = "passed"
+        for child in case:
+            if child.tag in {"failure", "error"}:
+                state = "failed"
+            elif child.tag == "skipped":
+                state = "skipped"
+        outcome[case.get("name", "")] = state
+    return outcome
+
+
+def test_our_receiver_passes_the_whole_contract(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, junit = run_suite(
+        tmp_path, *stock_args(receiver.url, receiver.ca or Path()),
+        "--state-probe", f"{receiver.url}/api", "--state-probe-header", f"Authorization: Bearer {PROBE_TOKEN}")
+    assert code == 0, output[-4000:]
+    assert junit is not None
+    outcome = results(junit)
+    assert len(outcome) > 40 and set(outcome.values()) == {"passed"}
+    assert f"contract target: {receiver.url}" in output
+    assert "MUST" in output and "SHOULD" in output  # the summary separates the two
+    levels = {prop.get("value") for prop in junit.iter("property") if prop.get("name") == "level"}
+    assert levels == {"MUST", "SHOULD"}  # JUnit carries each test's level and its sentence
+    assert any(p.get("name") == "spec" and "stock-push.rst" in (p.get("value") or "") for p in junit.iter("property"))
+
+
+def test_without_a_probe_the_probe_tests_skip_with_a_reason(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()))
+    assert code == 0, output[-3000:]
+    assert junit is not None
+    skipped = [name for name, state in results(junit).items() if state == "skipped"]
+    assert skipped and all(name.startswith(("test_stock_follows", "test_nothing_of", "test_a_replayed_push_changes",
+                                            "test_a_late")) for name in skipped)
+    assert "no state probe given" in output
+
+
+def test_a_receiver_that_accepts_everything_fails_the_contract(tmp_path: Path, tls: TLSFiles) -> None:
+    app = Flask("accepts-everything")
+
+    @app.route("/stock-push", methods=["POST"])
+    def accept() -> Any:
+        return {"ok": True}
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True,
+                         ssl_context=(str(tls.cert), str(tls.key)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        code, output, junit = run_suite(tmp_path, *stock_args(f"https://127.0.0.1:{port}", tls.ca))
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert junit is not None
+    outcome = results(junit)
+    assert outcome["test_the_documents_own_example_is_accepted"] == "passed"
+    assert outcome["test_missing_or_wrong_credentials_are_refused[missing-credentials]"] == "failed"
+    assert outcome["test_a_malformed_push_is_refused[length-mismatch]"] == "failed"
+    # The failure says what was sent, what came back and which sentence it breaks.
+    assert "These credentials are provided as header fields" in output and "expected: a 4xx refusal" in output
+
+
+def test_no_target_is_a_usage_error(tmp_path: Path) -> None:
+    code, output, _ = run_suite(tmp_path)
+    assert code == 4 and "--receiver-url" in output
+
+
+def test_an_unreachable_receiver_stops_the_run_with_one_message(tmp_path: Path, tls: TLSFiles) -> None:
+    code, output, _ = run_suite(tmp_path, *stock_args(f"https://127.0.0.1:{free_port()}", tls.ca))
+    assert code == 3 and "cannot reach the receiver" in output
