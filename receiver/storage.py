@@ -208,8 +208,10 @@ def record_delivery(
     keep_body: bool = False,
     content_type: str | None = None,
     remote_addr: str | None = None,
+    body_sha256: str | None = None,
 ) -> int:
-    """Append one delivery to the log and return its id. ``keep_body`` stores the raw bytes."""
+    """Append one delivery to the log and return its id. ``keep_body`` stores the raw bytes;
+    ``body_sha256`` saves hashing a body the caller has already hashed."""
     result = conn.execute(
         deliveries.insert().returning(deliveries.c.id),
         {
@@ -220,7 +222,7 @@ def record_delivery(
             "reason": reason,
             "counts": counts,
             "warnings": warnings or None,
-            "body_sha256": sha256(body) if body is not None else None,
+            "body_sha256": body_sha256 or (sha256(body) if body is not None else None),
             "body_bytes": len(body) if body is not None else None,
             "content_type": content_type,
             "remote_addr": remote_addr,
