@@ -40,8 +40,8 @@ def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
 
     @api.get("/deliveries")
     def list_deliveries() -> Response:
-        limit = _int_arg("limit", 50, 1, 500)
-        before = _int_arg("before", 0, 0, 2**63 - 1) or None
+        limit = int_arg("limit", 50, 1, 500)
+        before = int_arg("before", 0, 0, 2**63 - 1) or None
         with store.read() as conn:
             rows = storage.list_deliveries(conn, channel=request.args.get("channel"),
                                            outcome=request.args.get("outcome"), before=before, limit=limit)
@@ -92,7 +92,8 @@ def _utc(moment: datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter of a read route, or 400 saying what is allowed."""
     text = request.args.get(name)
     if text is None:
         return default

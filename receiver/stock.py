@@ -25,8 +25,9 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from receiver import storage
+from receiver.api import int_arg
 from receiver.config import StockConfig
-from receiver.errors import InvalidPayload, MalformedBody, flatten
+from receiver.errors import InvalidPayload, flatten
 from receiver.web import logs_rejections, parse_json, read_body, require_headers, require_json_media_type
 
 log = logging.getLogger(__name__)
@@ -440,7 +441,7 @@ def register(app: Flask, api: Blueprint, config: StockConfig, store: storage.Sto
 
     @api.get("/stock")
     def list_stock() -> Response:
-        limit = _limit()
+        limit = int_arg("limit", 100, 1, 1000)
         query = sa.select(storage.stock).order_by(storage.stock.c.connector_stock_id).limit(limit + 1)
         if pn := request.args.get("pn"):
             query = query.where(storage.stock.c.pn == _dashes(pn))
@@ -466,13 +467,6 @@ def register(app: Flask, api: Blueprint, config: StockConfig, store: storage.Sto
         if row.db_action == "DEL":
             return jsonify({"error": {"status": 404, "message": "stock entry deleted", "entry": entry}}), 404
         return jsonify(entry), 200
-
-
-def _limit() -> int:
-    try:
-        return max(1, min(int(request.args.get("limit", 100)), 1000))
-    except ValueError:
-        raise MalformedBody("limit must be an integer between 1 and 1000") from None
 
 
 def entry_json(row: sa.Row[Any]) -> dict[str, Any]:
