@@ -15,7 +15,7 @@ from receiver.config import Config, ConfigError
 log = logging.getLogger(__name__)
 
 
-class ReceiverServer(BaseApplication):  # type: ignore[misc]
+class ReceiverServer(BaseApplication):
     """gunicorn, configured from our config instead of its command line."""
 
     def __init__(self, config: Config) -> None:
