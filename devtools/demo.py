@@ -12,12 +12,12 @@ import shutil
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devtools.junit import outcomes
 from devtools.serving import RunningReceiver, make_tls, running_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,18 +90,9 @@ def run_contract(receiver: RunningReceiver) -> tuple[dict[str, dict[str, int]], 
     )
     seconds = time.perf_counter() - started
     counts: dict[str, dict[str, int]] = {}
-    if junit.exists():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-            outcome = "passed"
-            for child in case:
-                if child.tag in {"failure", "error"}:
-                    outcome = "failed"
-                elif child.tag == "skipped":
-                    outcome = "skipped"
-            level = properties.get("level") or "-"
-            counts.setdefault(level, {}).setdefault(outcome, 0)
-            counts[level][outcome] += 1
+    for result in outcomes(junit) if junit.exists() else []:
+        level = counts.setdefault(result.level, {})
+        level[result.outcome] = level.get(result.outcome, 0) + 1
     if process.returncode != 0:
         print(process.stdout[-6000:], process.stderr[-2000:], sep="\n")
     return counts, seconds, process.returncode
