@@ -10,7 +10,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Outcome:
     name: str
-    module: str  # e.g. contract_tests.test_stock
+    module: str  # the JUnit classname, e.g. test_stock
     level: str  # MUST, SHOULD, or "-" for a test without one
     outcome: str  # passed, failed, skipped
 
