@@ -118,13 +118,20 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise MalformedBody("the body is empty; a JSON document was expected")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"the body is not UTF-8 text: {exc}") from None
     except json.JSONDecodeError as exc:
         raise MalformedBody(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits, NaN or Infinity
+        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not, and no database column wants them.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def logs_rejections(store: storage.Store, channel: str) -> Callable[[F], F]:

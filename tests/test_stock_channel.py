@@ -104,6 +104,15 @@ def test_not_json_is_400_with_where_it_breaks(make_client: Any) -> None:
     assert "line 1 column" in answer.get_json()["error"]["message"]
 
 
+@pytest.mark.parametrize("raw", [b'{"data": {"leadTime": [NaN]}}', b'{"data": {"leadTime": [Infinity]}}',
+                                 b'{"data": {"leadTime": [' + b"9" * 5000 + b"]}}"],
+                         ids=["nan", "infinity", "5000-digit-integer"])
+def test_what_python_parses_but_json_forbids_is_400(make_client: Any, raw: bytes) -> None:
+    answer = send(make_client(), raw)
+    assert answer.status_code == 400
+    assert "not valid JSON" in answer.get_json()["error"]["message"]
+
+
 def test_a_non_json_content_type_is_415(make_client: Any) -> None:
     client = make_client()
     answer = send(client, body(row(str(uuid.uuid4()))), {"Content-Type": "text/plain"})
