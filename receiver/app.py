@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
-from receiver import api, stock, storage, web
+from receiver import api, erp, s360, servicemobility, stock, storage, web
 from receiver.config import Config
 from receiver.errors import register_error_handlers
 
@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # reapply(store, config, body, content_type=, reason=) -> dict
 CHANNELS: dict[str, Any] = {
     "stock": stock,
+    "erp": erp,  # read API only: the AMQP consumer is `inventory-receiver consume` (receiver/amqp.py)
+    "servicemobility": servicemobility,
+    "s360": s360,
 }
 
 
@@ -48,5 +51,14 @@ def create_app(config: Config, *, store: storage.Store | None = None) -> Flask:
         with store.read() as conn:
             conn.exec_driver_sql("SELECT 1")
         return jsonify({"status": "ok", "storage": store.backend})
+
+    if config.server.bench_endpoint:
+        log.warning("[server] bench_endpoint is on: POST /bench/trivial answers 200 to any JSON body")
+
+        @app.post("/bench/trivial")
+        def bench_trivial() -> Any:
+            """The benchmarks' baseline in the same server stack: parse the JSON body, answer 200."""
+            web.parse_json(request.get_data())
+            return jsonify({"outcome": "ok"})
 
     return app

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from receiver import storage
+from receiver import amqp, storage
 from receiver.app import CHANNELS
 from receiver.config import Config, ConfigError, load_config
 from receiver.errors import ReceiverError
@@ -74,12 +74,30 @@ def cmd_reapply(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- erp ---------------------------------------------------------------------------------------------
+def cmd_consume(args: argparse.Namespace) -> int:
+    """Run the ERP AMQP consumer (receiver/amqp.py) until SIGTERM/SIGINT."""
+    config = _config(args)
+    if not config.erp.amqp_url:
+        print("configuration error: [erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL", file=sys.stderr)
+        return 2
+    store = storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
+    store.create_schema()
+    return amqp.consume(config.erp, store)
+
+
+# --- end erp -----------------------------------------------------------------------------------------
+
+
 def _masked(config: Config) -> dict[str, Any]:
     import dataclasses
 
     document = dataclasses.asdict(config)
     document["api"]["token"] = "***" if config.api.token else ""
     document["stock"]["credential_headers"] = dict.fromkeys(config.stock.credential_headers, "***")
+    document["erp"]["amqp_url"] = amqp.masked_url(config.erp.amqp_url)  # erp: broker credentials
+    document["servicemobility"]["secret"] = "***" if config.servicemobility.secret else ""
+    document["s360"]["password"] = "***" if config.s360.password else ""  # s360: password or API key
     if config.storage.url:
         document["storage"]["url"] = storage.Store(config.storage.url).describe()
     return document
@@ -101,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     reapply = sub.add_parser("reapply", help="re-apply a rejected delivery's stored body")
     reapply.add_argument("delivery_id", type=int)
     reapply.set_defaults(run=cmd_reapply)
+    sub.add_parser("consume", help="consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)"
+                   ).set_defaults(run=cmd_consume)
     return parser
 
 

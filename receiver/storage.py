@@ -8,6 +8,7 @@ same statements: ``INSERT … ON CONFLICT``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -270,25 +271,44 @@ def upsert_rows(
     at least as new, so a late or replayed change can never roll it back. Returns the number of rows
     written (inserted or updated); the rest were older than what is stored.
     """
-    key = [c.name for c in table.primary_key.columns]
-    stmt = _insert(conn, table)
-    updated = {c: stmt.excluded[c] for c in columns if c not in key}
-    where = stmt.excluded[newer_or_equal] >= table.c[newer_or_equal] if newer_or_equal else None
-    stmt = stmt.on_conflict_do_update(index_elements=key, set_=updated, where=where)
-    return _executemany(conn, stmt.values({c: sa.bindparam(c) for c in columns}), columns, rows)
+    compiled = _compiled_insert(conn.dialect, table, tuple(columns), "update", newer_or_equal)
+    return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
 
 
 def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert rows (tuples in ``columns`` order) whose key is not stored yet; returns how many were
     new. A row whose key exists (a duplicate delivery) changes nothing."""
-    stmt = _insert(conn, table).on_conflict_do_nothing()
-    return _executemany(conn, stmt.values({c: sa.bindparam(c) for c in columns}), columns, rows)
+    compiled = _compiled_insert(conn.dialect, table, tuple(columns), "nothing", None)
+    return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
 
 
-def _executemany(conn: Connection, stmt: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    # Compiled once, executed through the driver's executemany with plain tuples: SQLAlchemy's
-    # per-row parameter processing costs more than the database's own work for large pushes.
-    compiled = stmt.compile(dialect=conn.dialect)
+def _in_key_order(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows sorted by key, stably: rows of one key keep their order (so "in order" still holds),
+    and concurrent transactions on PostgreSQL lock the rows they share in the same order, so two
+    deliveries touching the same keys queue instead of deadlocking."""
+    positions = [columns.index(c.name) for c in table.primary_key.columns]
+    return sorted(rows, key=lambda row: tuple(row[i] for i in positions))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...], on_conflict: str,
+                     newer_or_equal: str | None) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING | DO UPDATE`` of these columns, compiled once per dialect:
+    compiling costs more than a small write, and it would be done inside the write transaction."""
+    stmt = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+    if on_conflict == "nothing":
+        stmt = stmt.on_conflict_do_nothing()
+    else:
+        key = [c.name for c in table.primary_key.columns]
+        updated = {c: stmt.excluded[c] for c in columns if c not in key}
+        where = stmt.excluded[newer_or_equal] >= table.c[newer_or_equal] if newer_or_equal else None
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_=updated, where=where)
+    return stmt.values({c: sa.bindparam(c) for c in columns}).compile(dialect=dialect)
+
+
+def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    # Executed through the driver's executemany with plain tuples: SQLAlchemy's per-row parameter
+    # processing costs more than the database's own work for large pushes.
     order = [columns.index(name) for name in compiled.positiontup]
     if order == list(range(len(columns))):
         params: Any = rows if isinstance(rows, list) else list(rows)
@@ -326,3 +346,189 @@ def list_deliveries(
     if before:
         query = query.where(deliveries.c.id < before)
     return list(conn.execute(query))
+
+
+# --- erp (receiver/erp.py): customers and subscriptions, each the last full state received ----------
+
+# One row per (queue, id): the customers of secom-customer-queue and the subscriptions of
+# secom-subscriptions-queue. ``document`` is the object exactly as last received (unknown properties
+# included); the other columns are taken out of it for queries. ``content_sha256`` (of the canonical
+# JSON) tells a re-delivery of the same state from a change.
+erp_customers = sa.Table(
+    "erp_customers",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # customerId, numbers in their string form
+    sa.Column("status", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("delivery_id", Id, nullable=False),  # the delivery that last changed it
+)
+
+erp_subscriptions = sa.Table(
+    "erp_subscriptions",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # subscriptionId
+    sa.Column("status", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("agreement_type", sa.Text),
+    sa.Column("document_number", sa.Text),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("delivery_id", Id, nullable=False),
+)
+
+# The subscription's property bag (``characteristic``, alias ``properties``), one row per triplet in
+# the order sent: the raw value and valueType as sent, the type read from valueType, the parsed value
+# (null when it does not parse, with the problem saying why).
+erp_characteristics = sa.Table(
+    "erp_characteristics",
+    metadata,
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("value_type", sa.Text),
+    sa.Column("value", sa.Text),
+    sa.Column("type", sa.String(16)),  # string | date | datetime | float | integer | boolean; null: unknown
+    sa.Column("parsed", sa.JSON),
+    sa.Column("problem", sa.Text),
+    sa.Index("ix_erp_characteristics_name", "name"),
+)
+
+# ``engagedParty[].id`` of each subscription: the customers it belongs to. No foreign key: a
+# subscription may arrive before its customer (no ordering across queues).
+erp_engaged_parties = sa.Table(
+    "erp_engaged_parties",
+    metadata,
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Index("ix_erp_engaged_parties_customer_id", "customer_id", "subscription_id"),
+)
+
+
+def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list[int]:
+    """Append many deliveries in one statement (each item holds ``record_delivery``'s keyword
+    arguments) and return their ids in the same order: a batch of AMQP messages costs one insert."""
+    if not items:
+        return []
+    received_at = utcnow()
+    rows = [
+        {
+            "channel": item["channel"],
+            "received_at": received_at,
+            "outcome": item["outcome"],
+            "status": item.get("status"),
+            "reason": item.get("reason"),
+            "counts": item.get("counts"),
+            "warnings": item.get("warnings") or None,
+            "body_sha256": sha256(item["body"]) if item.get("body") is not None else None,
+            "body_bytes": len(item["body"]) if item.get("body") is not None else None,
+            "content_type": item.get("content_type"),
+            "remote_addr": item.get("remote_addr"),
+            "raw_body": item["body"] if item.get("keep_body") else None,
+        }
+        for item in items
+    ]
+    result = conn.execute(deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True), rows)
+    return [int(row[0]) for row in result]
+
+
+# --- end erp -----------------------------------------------------------------------------------------
+
+
+# --- servicemobility (receiver/servicemobility.py): webhook events and the usage rows they carry -----
+
+# UTC date-times: the validated text ``YYYY-MM-DDTHH:MM:SS.fffZ`` on SQLite (sorts as time), a real
+# timestamp on PostgreSQL. Quantities: decimals.
+UtcTime = sa.String(24).with_variant(sa.DateTime(timezone=True), "postgresql")
+Quantity = sa.Float().with_variant(sa.Numeric(18, 4, asdecimal=False), "postgresql")
+
+# Every event received, once per (source, id) — the duplicate key — with its envelope as received.
+servicemobility_events = sa.Table(
+    "servicemobility_events",
+    metadata,
+    sa.Column("source", sa.String(255), primary_key=True),
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("time", UtcTime, nullable=False),
+    sa.Column("envelope", sa.JSON, nullable=False),
+    sa.Column("body_sha256", sa.String(64), nullable=False),  # tells a re-sent id with another body
+    sa.Column("delivery_id", Id, nullable=False),  # the delivery that stored it
+    sa.Column("delivery_count", sa.Integer, nullable=False),  # 1 + the duplicates disregarded since
+    sa.Index("ix_servicemobility_events_delivery", "delivery_id"),
+    sa.Index("ix_servicemobility_events_type", "type", "delivery_id"),
+)
+
+# InventoryUsage flattened: one row per item per storage location per usage row of an event.
+servicemobility_usage = sa.Table(
+    "servicemobility_usage",
+    metadata,
+    sa.Column("source", sa.String(255), primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("row_index", sa.Integer, primary_key=True),
+    sa.Column("location_index", sa.Integer, primary_key=True),
+    sa.Column("item_index", sa.Integer, primary_key=True),
+    sa.Column("delivery_id", Id, nullable=False),
+    sa.Column("rowver", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text),
+    sa.Column("modified_utc", UtcTime, nullable=False),
+    sa.Column("ref_module", sa.Text, nullable=False),
+    sa.Column("ref_obj_id", sa.Text, nullable=False),
+    sa.Column("storage_location_id", sa.Text, nullable=False),
+    sa.Column("prod_num", sa.Text, nullable=False),
+    sa.Column("serial_num", sa.Text),
+    sa.Column("batch_num", sa.Text),
+    sa.Column("in_qty", Quantity),
+    sa.Column("out_qty", Quantity),
+    sa.Column("inventory_qty", Quantity),
+    sa.Column("reported_damaged_qty", Quantity),
+    sa.Column("disposition_reasons", sa.JSON),
+    sa.Index("ix_servicemobility_usage_product", "prod_num", "storage_location_id"),
+    sa.Index("ix_servicemobility_usage_object", "ref_module", "ref_obj_id", "modified_utc"),
+)
+
+# --- end servicemobility -----------------------------------------------------------------------------
+
+
+# --- s360 (receiver/s360.py): products of the S-360 inventory webhook and what each delivery changed ---
+
+# One row per product id (a signed 64-bit integer): its document in canonical JSON (sorted keys, compact:
+# the exact text whose SHA-256 is content_sha256, so re-ordered keys are not a change), the fields the
+# read API filters on, and the deliveries that first saw, last changed and last saw it (their times are
+# those of the delivery log).
+s360_products = sa.Table(
+    "s360_products",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("state", sa.Text),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("first_seen_delivery", Id, nullable=False),
+    sa.Column("last_changed_delivery", Id, nullable=False),
+    sa.Column("last_seen_delivery", Id, nullable=False),
+    sa.Index("ix_s360_products_state_id", "state", "id"),
+)
+
+# Every product of every accepted delivery: new, changed or unchanged (the platform sends the whole
+# inventory each time, so this is what tells a real change from a re-send).
+s360_product_changes = sa.Table(
+    "s360_product_changes",
+    metadata,
+    sa.Column("delivery_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("product_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("change", sa.String(9), nullable=False),  # new | changed | unchanged
+)
+
+
+def lock_channel(conn: Connection, channel: str) -> None:
+    """Serialise one channel's write transactions: on PostgreSQL a transaction-scoped advisory lock (released
+    at commit or rollback); on SQLite nothing to do, ``Store.write()`` already holds the database's write
+    lock. For channels whose apply reads state and writes from what it read."""
+    if conn.dialect.name == "postgresql":
+        # Two int4 keys: a key space apart from create_schema's single bigint key.
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(7411, sa.func.hashtext(channel))))
+
+
+# --- end s360 ----------------------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""ERP consumer benchmark: a backlog of customer messages consumed into the store (SQLite) by the
+receiver's consumer, against raw pika consume+ack of the same backlog, in the same run.
+
+    python -m bench.erp [--amqp-url URL] [--messages 10000] [--prefetch 500] [--batch-size 200]
+
+Both start from the same full, confirmed backlog and are timed from opening the connection to the
+last acknowledgement; they alternate for ``--rounds`` rounds and the best of each is compared (the
+machine is shared: the best round is the least disturbed one). The queues and exchange it declares
+are its own (``bench-erp-<random>``) and are deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import threading
+import time
+import uuid
+
+import pika
+import sqlalchemy as sa
+
+from receiver import amqp, storage
+from receiver.config import from_mapping
+from simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
+
+DEFAULT_URL = os.environ.get("RECEIVER_ERP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+TARGET_RATIO = 0.5
+
+
+def publish_backlog(url: str, queue: str, bodies: list[bytes]) -> None:
+    with ErpPublisher(url, customer_queue=queue) as publisher:
+        publisher.publish_many(bodies, queue)
+
+
+def raw_consume(url: str, queue: str, expected: int, prefetch: int) -> float:
+    """pika alone: consume and ack every message, one ack each; returns the seconds it took."""
+    started = time.perf_counter()
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=prefetch)
+    seen = 0
+
+    def on_message(ch: pika.adapters.blocking_connection.BlockingChannel, method: pika.spec.Basic.Deliver,
+                   _properties: pika.BasicProperties, _body: bytes) -> None:
+        nonlocal seen
+        ch.basic_ack(method.delivery_tag)
+        seen += 1
+        if seen == expected:
+            ch.stop_consuming()
+
+    channel.basic_consume(queue, on_message)
+    channel.start_consuming()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def receiver_consume(config: amqp.ErpConfig, store: storage.Store, expected: int) -> float:
+    """The receiver's consumer into the store; returns the seconds until the last message was acked."""
+    consumer = amqp.Consumer(config, store)
+    started = time.perf_counter()
+    thread = threading.Thread(target=consumer.run, name="erp-consumer")
+    thread.start()
+    try:
+        while consumer.stats.acked < expected and thread.is_alive():
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - started
+    finally:
+        consumer.stop("benchmark done")
+        thread.join()
+    if consumer.stats.acked != expected:
+        raise SystemExit(f"the consumer acknowledged {consumer.stats.acked} of {expected} messages")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.erp", description=__doc__.splitlines()[0])
+    parser.add_argument("--amqp-url", default=DEFAULT_URL)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--prefetch", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    name = f"bench-erp-{uuid.uuid4().hex[:8]}"
+    queue, other, exchange = f"{name}-customers", f"{name}-subscriptions", f"{name}.dead-letter"
+    bodies = [message.body for message in backlog_messages(ScenarioOptions(messages=args.messages))]
+    with tempfile.TemporaryDirectory() as folder:
+        config = from_mapping({
+            "stock": {"enabled": False},
+            "erp": {"amqp_url": args.amqp_url, "customer_queue": queue, "subscription_queue": other,
+                    "dead_letter_exchange": exchange, "prefetch": args.prefetch, "batch_size": args.batch_size},
+        })
+        topology = amqp.Topology.from_config(config.erp)
+        connection = pika.BlockingConnection(pika.URLParameters(args.amqp_url))
+        raw_times, our_times = [], []
+        try:
+            topology.declare(connection.channel())
+            for round_number in range(1, args.rounds + 1):
+                publish_backlog(args.amqp_url, queue, bodies)
+                raw_times.append(raw_consume(args.amqp_url, queue, len(bodies), args.prefetch))
+                publish_backlog(args.amqp_url, queue, bodies)
+                store = storage.Store(f"sqlite:///{folder}/round-{round_number}.db")  # empty: every message new
+                store.create_schema()
+                our_times.append(receiver_consume(config.erp, store, len(bodies)))
+                with store.read() as conn:
+                    stored = conn.execute(sa.select(sa.func.count()).select_from(storage.erp_customers)).scalar_one()
+                store.dispose()
+                if stored != len(bodies):
+                    raise SystemExit(f"round {round_number}: {stored} customers stored of {len(bodies)}")
+                print(f"round {round_number}: raw {len(bodies) / raw_times[-1]:,.0f} msg/s, "
+                      f"receiver {len(bodies) / our_times[-1]:,.0f} msg/s")
+        finally:
+            channel = connection.channel()
+            for name in (*topology.queues, *map(topology.dead_letter_queue, topology.queues)):
+                channel.queue_delete(name)
+            channel.exchange_delete(exchange)
+            connection.close()
+    raw, ours = min(raw_times), min(our_times)
+    raw_rate, our_rate = len(bodies) / raw, len(bodies) / ours
+    ratio = our_rate / raw_rate
+    print(f"backlog: {len(bodies):,} customer messages ({sum(map(len, bodies)) / len(bodies):.0f} bytes each), "
+          f"prefetch {args.prefetch}, batches of {args.batch_size}; best of {args.rounds} round(s)")
+    print(f"raw pika consume+ack:          {raw_rate:10,.0f} msg/s ({raw:.2f} s)")
+    print(f"receiver consume into SQLite:  {our_rate:10,.0f} msg/s ({ours:.2f} s, every message stored)")
+    print(f"ratio: {ratio:.2f} (target >= {TARGET_RATIO})")
+    return 0 if ratio >= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,411 @@
+"""The ERP channel's AMQP transport: ``inventory-receiver consume``, a long-running consumer of both queues.
+
+Guarantees: a message is acknowledged only after the transaction that stored it (or recorded it as
+rejected) has committed, so a crash at any point means redelivery, never loss (at-least-once; the
+channel logic makes redelivery harmless). Messages are committed in batches of up to ``batch_size``
+and then acknowledged with one ``basic_ack(multiple=True)``; a message that can never be stored is
+``basic_reject``-ed without requeue, to its dead-letter queue.
+
+Why a BlockingConnection plus one worker thread (rather than pika's SelectConnection): every pika
+call stays on the main thread, in one plain loop around ``process_data_events`` (heartbeats, new
+deliveries), while the store's work runs on the worker thread. However long a transaction takes (a
+database that is slow, locked or down and retried), the heartbeats go on and the next batch is
+collected meanwhile. The worker wakes the loop with ``add_callback_threadsafe`` when it is done.
+
+Topology (``declare_topology = true``, the default), declared idempotently and never deleted or
+purged: a durable direct exchange ``dead_letter_exchange`` (``secom.dead-letter``); per queue Q a
+durable dead-letter queue ``Q + dead_letter_suffix`` (``secom-customer-queue.dead-letter``) bound to it
+with routing key = its own name; and Q itself, durable, with ``x-dead-letter-exchange`` and
+``x-dead-letter-routing-key`` pointing there. With ``declare_topology = false`` the queues are only
+checked to exist (passively); rejected messages then go wherever the queue's own arguments say.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+
+from receiver import erp, storage
+from receiver.config import ErpConfig
+from receiver.erp import Notification, ObjectKind, Receipt
+from receiver.errors import StorageFailure
+
+log = logging.getLogger(__name__)
+
+IDLE_WAKE_SECONDS = 0.5  # how soon the loop notices stop() when nothing else wakes it
+
+
+def masked_url(url: str) -> str:
+    """The AMQP URL with its password replaced by ``***`` (for logs and ``check-config``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+class TopologyError(Exception):
+    """The broker's queues do not match what the consumer needs; the message tells the operator what
+    differs and what to do. The consumer never deletes or changes a queue to fix it."""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The consumer's queues (queue name → the object it carries) and their dead-letter route."""
+
+    queues: dict[str, ObjectKind]
+    dead_letter_exchange: str
+    dead_letter_suffix: str
+
+    @classmethod
+    def from_config(cls, config: ErpConfig) -> Topology:
+        return cls({config.customer_queue: erp.CUSTOMER, config.subscription_queue: erp.SUBSCRIPTION},
+                   config.dead_letter_exchange, config.dead_letter_suffix)
+
+    def dead_letter_queue(self, queue: str) -> str:
+        return queue + self.dead_letter_suffix
+
+    def arguments(self, queue: str) -> dict[str, str]:
+        """The arguments the consumer declares its queue with."""
+        return {"x-dead-letter-exchange": self.dead_letter_exchange,
+                "x-dead-letter-routing-key": self.dead_letter_queue(queue)}
+
+    def declare(self, channel: BlockingChannel) -> None:
+        """Declare the exchange and the queues (idempotent); TopologyError when one exists otherwise."""
+        what = f"exchange {self.dead_letter_exchange!r} (durable, direct)"
+        self._on_broker(what, channel.exchange_declare, self.dead_letter_exchange, "direct", durable=True)
+        for queue in self.queues:
+            dead_letter = self.dead_letter_queue(queue)
+            self._on_broker(f"queue {dead_letter!r} (durable, no arguments)", channel.queue_declare,
+                            dead_letter, durable=True)
+            channel.queue_bind(dead_letter, self.dead_letter_exchange, routing_key=dead_letter)
+            self._on_broker(f"queue {queue!r} (durable, arguments {self.arguments(queue)})", channel.queue_declare,
+                            queue, durable=True, arguments=self.arguments(queue))
+
+    def check(self, channel: BlockingChannel) -> None:
+        """``declare_topology = false``: the queues must already exist; nothing is declared."""
+        for queue in self.queues:
+            self._on_broker(f"queue {queue!r}", channel.queue_declare, queue, passive=True)
+
+    def _on_broker(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            method(*args, **kwargs)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 406:  # PRECONDITION_FAILED: exists with other properties
+                raise TopologyError(
+                    f"{what} already exists with other properties; the broker says: {exc.reply_text}. "
+                    "The consumer never deletes or changes an existing queue or exchange: either set "
+                    "[erp] declare_topology = false to consume the queues as they are (dead-lettering then "
+                    "follows their own arguments), or have an administrator move the messages away and "
+                    "re-create it as shown"
+                ) from None
+            if exc.reply_code == 404:
+                raise TopologyError(
+                    f"{what} does not exist and [erp] declare_topology = false: create it, or set "
+                    f"declare_topology = true to let the consumer declare it; the broker says: {exc.reply_text}"
+                ) from None
+            raise
+
+
+class Backoff:
+    """Capped exponential back-off: min, 2×min, 4×min, … up to max; reset after a success."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high, self.current = low, high, low
+
+    def next(self) -> float:
+        delay, self.current = self.current, min(self.high, self.current * 2)
+        return delay
+
+    def reset(self) -> None:
+        self.current = self.low
+
+
+@dataclass
+class Stats:
+    """What the consumer did since it started (logged when it stops; read by the benchmark)."""
+
+    acked: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    storage_retries: int = 0
+    connections: int = 0
+
+
+def _kill_now() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+Deliveries = list[tuple[int, Notification]]  # (delivery tag, message), in delivery order
+
+
+@dataclass(frozen=True)
+class _Batch:
+    deliveries: Deliveries
+    future: Future[list[Receipt]]  # the worker's transaction
+
+
+@dataclass
+class _Session:
+    """The state of one connection: delivery tags mean nothing on another one."""
+
+    connection: BlockingConnection
+    channel: BlockingChannel
+    consumer_tags: list[str] = field(default_factory=list)
+    pending: Deliveries = field(default_factory=list)
+    first_pending_at: float = 0.0
+    in_flight: _Batch | None = None
+    retry: Deliveries | None = None  # a batch the store refused, waiting for retry_at
+    retry_at: float = 0.0
+    cancelled_by_broker: str | None = None
+
+
+class Consumer:
+    """Consumes both ERP queues into the store until :meth:`stop`; reconnects with a capped back-off."""
+
+    def __init__(self, config: ErpConfig, store: storage.Store) -> None:
+        if not config.amqp_url:
+            raise ValueError("[erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL")
+        self.config = config
+        self.store = store
+        self.topology = Topology.from_config(config)
+        self.parameters = pika.URLParameters(config.amqp_url)
+        self.parameters.heartbeat = config.heartbeat_seconds
+        self.parameters.connection_attempts = 1  # retries are ours, with back-off and a log line each
+        self.parameters.client_properties = {
+            "connection_name": f"inventory-receiver erp consumer ({socket.gethostname()}, pid {os.getpid()})"}
+        self.stats = Stats()
+        self.consuming = threading.Event()  # set while consuming (tests and the benchmark wait on it)
+        self._stop_reason: str | None = None
+        self._batch_wait = config.batch_wait_ms / 1000
+        self._store_retry = Backoff(config.backoff_min_seconds, config.backoff_max_seconds)
+        # TEST ONLY (the fault tests): die by SIGKILL at one point of the first batch.
+        self._before_commit = _kill_now if config.fault == "kill-before-commit" else None
+        self._after_commit = _kill_now if config.fault == "kill-after-commit" else None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-store")
+
+    def stop(self, reason: str = "asked to stop") -> None:
+        """Finish the messages in hand, acknowledge them, close. Safe from a signal handler or thread."""
+        self._stop_reason = self._stop_reason or reason
+
+    def run(self) -> None:
+        """Consume until :meth:`stop` (once per Consumer). Raises :class:`TopologyError` when the queues
+        cannot be used; every other failure (broker, network, store) is retried with back-off."""
+        reconnect = Backoff(self.config.backoff_min_seconds, self.config.backoff_max_seconds)
+        url = masked_url(self.config.amqp_url)
+        try:
+            while self._stop_reason is None:
+                try:
+                    connection = BlockingConnection(self.parameters)
+                except pika.exceptions.AMQPConnectionError as exc:
+                    delay = reconnect.next()
+                    log.warning("erp: cannot connect to %s (%s); retrying in %.3g s", url, _why(exc), delay)
+                    self._sleep(delay)
+                    continue
+                self.stats.connections += 1
+                session: _Session | None = None
+                try:
+                    session = self._open(connection)
+                    reconnect.reset()
+                    self._consume(session)
+                except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as exc:
+                    unsettled = self._abandon(session)
+                    delay = reconnect.next()
+                    log.warning("erp: connection to %s closed (%s); %d unacknowledged message(s) go back to "
+                                "the queue; reconnecting in %.3g s", url, _why(exc), unsettled, delay)
+                    self._sleep(delay)
+                finally:
+                    self.consuming.clear()
+                    if connection.is_open:
+                        connection.close()
+        finally:
+            self._worker.shutdown(wait=True)
+        log.info("erp: consumer stopped (%s): %d message(s) stored and acknowledged, %d dead-lettered, "
+                 "%d connection(s); connection closed", self._stop_reason, self.stats.acked,
+                 self.stats.dead_lettered, self.stats.connections)
+
+    # -- one connection ------------------------------------------------------------------------------
+
+    def _open(self, connection: BlockingConnection) -> _Session:
+        channel = connection.channel()
+        if self.config.declare_topology:
+            self.topology.declare(channel)
+        else:
+            self.topology.check(channel)
+        channel.basic_qos(prefetch_count=self.config.prefetch)
+        session = _Session(connection, channel)
+        channel.add_on_cancel_callback(functools.partial(self._on_cancelled, session))
+        for queue, kind in self.topology.queues.items():
+            on_message = functools.partial(self._on_message, session, queue, kind)
+            session.consumer_tags.append(channel.basic_consume(queue, on_message))
+        log.info("erp: consuming %s from %s (prefetch %d, batches of up to %d)",
+                 " and ".join(self.topology.queues), masked_url(self.config.amqp_url),
+                 self.config.prefetch, self.config.batch_size)
+        self.consuming.set()
+        return session
+
+    def _on_message(self, session: _Session, queue: str, kind: ObjectKind, _channel: BlockingChannel,
+                    method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+        if not session.pending:
+            session.first_pending_at = time.monotonic()
+        session.pending.append((method.delivery_tag,
+                                Notification(kind, queue, body, properties.content_type, method.redelivered)))
+
+    def _on_cancelled(self, session: _Session, _method: Any) -> None:
+        session.cancelled_by_broker = "the broker cancelled the consumer (was a queue deleted?)"
+
+    def _consume(self, session: _Session) -> None:
+        """The loop: pump the connection, hand full (or waited-for) batches to the worker, settle them."""
+        stopping = False
+        while True:
+            if session.cancelled_by_broker:
+                raise pika.exceptions.ConsumerCancelled(session.cancelled_by_broker)
+            if self._stop_reason is not None and not stopping:
+                stopping = True
+                log.info("erp: stopping (%s): finishing %d message(s) in hand", self._stop_reason,
+                         len(session.pending) + len(session.in_flight.deliveries if session.in_flight else ()))
+                for tag in session.consumer_tags:
+                    session.channel.basic_cancel(tag)  # pika requeues what it received but did not hand over
+            if session.in_flight is not None and session.in_flight.future.done():
+                self._settle(session)
+            if stopping and session.retry is not None:
+                log.warning("erp: stopping while the store is unavailable: %d message(s) not stored go back "
+                            "to the queue", len(session.retry) + len(session.pending))
+                break
+            if session.in_flight is None:
+                self._submit_due(session, stopping)
+            if stopping and session.in_flight is None and not session.pending:
+                break
+            session.connection.process_data_events(time_limit=self._wait(session))
+        session.channel.close()
+
+    def _wait(self, session: _Session) -> float:
+        now = time.monotonic()
+        if session.in_flight is not None:
+            return IDLE_WAKE_SECONDS  # the worker wakes the loop as soon as it is done
+        if session.retry is not None:
+            return min(IDLE_WAKE_SECONDS, max(0.0, session.retry_at - now))
+        if session.pending:
+            return min(IDLE_WAKE_SECONDS, max(0.0, session.first_pending_at + self._batch_wait - now))
+        return IDLE_WAKE_SECONDS
+
+    def _submit_due(self, session: _Session, stopping: bool) -> None:
+        now = time.monotonic()
+        if session.retry is not None:
+            if now >= session.retry_at:
+                deliveries, session.retry = session.retry, None
+                self._submit(session, deliveries)
+            return
+        full = len(session.pending) >= self.config.batch_size
+        if session.pending and (full or stopping or now >= session.first_pending_at + self._batch_wait):
+            deliveries = session.pending[: self.config.batch_size]
+            del session.pending[: self.config.batch_size]
+            session.first_pending_at = now
+            self._submit(session, deliveries)
+
+    def _submit(self, session: _Session, deliveries: Deliveries) -> None:
+        future = self._worker.submit(self._store_batch, [notification for _, notification in deliveries])
+        # Once the future is done (not before: the loop checks done()), wake the loop up.
+        future.add_done_callback(functools.partial(_wake, session.connection))
+        session.in_flight = _Batch(deliveries, future)
+
+    def _store_batch(self, notifications: list[Notification]) -> list[Receipt]:
+        """On the worker thread: one transaction for the whole batch."""
+        receipts = erp.receive_batch(self.store, notifications, before_commit=self._before_commit)
+        if self._after_commit is not None:
+            self._after_commit()
+        return receipts
+
+    def _settle(self, session: _Session) -> None:
+        """A batch came back from the worker: committed → reject the poison, ack the rest in one
+        multiple ack; failed → keep every message unacknowledged and retry after a back-off."""
+        batch, session.in_flight = session.in_flight, None
+        assert batch is not None
+        try:
+            receipts = batch.future.result()
+        except Exception as exc:
+            self.stats.storage_retries += 1
+            delay = self._store_retry.next()
+            # A store that is down is expected to come back; anything else is logged with its traceback.
+            log.warning("erp: could not store a batch of %d message(s) (%s); nothing acknowledged, retrying "
+                        "in %.3g s", len(batch.deliveries), exc, delay, exc_info=not isinstance(exc, StorageFailure))
+            session.retry, session.retry_at = batch.deliveries, time.monotonic() + delay
+            return
+        self._store_retry.reset()
+        last_stored, stored = 0, 0
+        for (tag, notification), receipt in zip(batch.deliveries, receipts, strict=True):
+            if receipt.outcome == "rejected":
+                log.warning("erp: message from %s dead-lettered (delivery %d): %s", notification.queue,
+                            receipt.delivery, receipt.reason)
+                session.channel.basic_reject(tag, requeue=False)
+                self.stats.dead_lettered += 1
+            else:
+                last_stored, stored = tag, stored + 1
+        if last_stored:
+            # Acknowledges every message up to this tag: the rejected ones are settled already.
+            session.channel.basic_ack(last_stored, multiple=True)
+        self.stats.acked += stored
+        self.stats.batches += 1
+
+    def _abandon(self, session: _Session | None) -> int:
+        """The connection is gone: wait for the store's work in progress (its messages come back as
+        duplicates if it committed) and forget the session's messages, which the broker requeues."""
+        if session is None:
+            return 0
+        unsettled = len(session.pending) + len(session.retry or ())
+        if session.in_flight is not None:
+            unsettled += len(session.in_flight.deliveries)
+            wait([session.in_flight.future])  # a failure is the worker's to log; its messages come back anyway
+        return unsettled
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self._stop_reason is None and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+def _wake(connection: BlockingConnection, _done: Future[list[Receipt]]) -> None:
+    # The connection may be gone already: then the main loop no longer waits for this batch.
+    with contextlib.suppress(pika.exceptions.ConnectionWrongStateError):
+        connection.add_callback_threadsafe(lambda: None)
+
+
+def _why(exc: BaseException) -> str:
+    """A closed connection's reason, in one line (pika's reprs are nested)."""
+    if isinstance(exc, pika.exceptions.ConnectionClosed | pika.exceptions.ChannelClosed):
+        return f"{exc.reply_code} {exc.reply_text}"
+    return str(exc) or type(exc).__name__
+
+
+def consume(config: ErpConfig, store: storage.Store) -> int:
+    """``inventory-receiver consume``: run the consumer until SIGTERM/SIGINT; 0 on a clean stop,
+    2 when the queues cannot be used (the log says why)."""
+    logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every frame exchange at INFO
+    consumer = Consumer(config, store)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        consumer.stop(f"received {signal.Signals(signum).name}")
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    try:
+        consumer.run()
+    except TopologyError as exc:
+        log.error("erp: %s", exc)
+        return 2
+    return 0

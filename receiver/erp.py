@@ -1,0 +1,548 @@
+"""The ERP push notifications (erp-amqp-push.md, NOTES.md §4): customers and subscriptions over AMQP.
+
+The ERP publishes bare JSON domain objects, at-least-once, to ``secom-customer-queue`` and
+``secom-subscriptions-queue``. Each message is the full state of one object: it is stored under
+(queue, ``id``) as received, unknown properties included, replacing the previous state; the same state
+again is a harmless duplicate. A subscription's property bag (``characteristic``, alias ``properties``)
+is parsed by ``valueType`` into its own table, and its ``engagedParty`` ids link it to customers.
+
+This module is the channel logic and its read API; ``receiver/amqp.py`` is the thin transport that
+hands it each batch of messages and acknowledges them once :func:`receive_batch` has committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, jsonify, request
+from sqlalchemy.engine import Connection
+
+from receiver import storage
+from receiver.config import ErpConfig
+from receiver.errors import InvalidPayload, MalformedBody, ReceiverError
+
+CHANNEL = "erp"
+
+
+# --- the two domain objects ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectKind:
+    """A customer or a subscription: its documented queue, its table, the properties copied into columns."""
+
+    name: str
+    queue: str  # as the document names it; the consumer's queues are configurable
+    table: sa.Table
+    columns: dict[str, str]  # stored column → document property
+
+
+CUSTOMER = ObjectKind("customer", "secom-customer-queue", storage.erp_customers,
+                      {"status": "status", "name": "name"})
+SUBSCRIPTION = ObjectKind("subscription", "secom-subscriptions-queue", storage.erp_subscriptions,
+                          {"status": "status", "name": "name", "agreement_type": "agreementType",
+                           "document_number": "documentNumber"})
+KINDS = {kind.name: kind for kind in (CUSTOMER, SUBSCRIPTION)}
+
+
+# --- the property bag: valueType → how a value is read -------------------------------------------------
+
+NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+INTEGER_RE = re.compile(r"[+-]?\d+")
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    raise ValueError(value)
+
+
+def _date(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else None
+    if not text:
+        raise ValueError(value)
+    if len(text) == 10:
+        return date.fromisoformat(text).isoformat()
+    return datetime.fromisoformat(text).date().isoformat()  # a Date sent with a time of day
+
+
+def _datetime(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    return datetime.fromisoformat(value.strip()).isoformat()
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and NUMBER_RE.fullmatch(value.strip()):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    raise ValueError(value)
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and INTEGER_RE.fullmatch(value.strip()):
+        return int(value)
+    raise ValueError(value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in BOOLEANS:
+        return BOOLEANS[value.strip().lower()]
+    raise ValueError(value)
+
+
+@dataclass(frozen=True)
+class ValueType:
+    """A ``valueType`` the receiver understands: its canonical name and how its values are read."""
+
+    name: str
+    parse: Callable[[Any], Any]  # raises ValueError when the value is not of this type
+    described: str  # for the problem when a value does not parse
+
+
+# valueType is free text on the ERP side ("String", "DATE", "float", …): looked up in lower case.
+# Any other valueType is kept as sent with the value as sent (type null).
+VALUE_TYPES: dict[str, ValueType] = {}
+for _value_type, _aliases in (
+    (ValueType("string", _string, "text"), ("string", "text", "str")),
+    (ValueType("date", _date, "a date (YYYY-MM-DD)"), ("date",)),
+    (ValueType("datetime", _datetime, "an ISO 8601 date and time"), ("datetime", "date-time", "timestamp")),
+    (ValueType("float", _float, "a number"), ("float", "double", "decimal", "number", "numeric", "real")),
+    (ValueType("integer", _integer, "an integer"), ("integer", "int", "long", "short")),
+    (ValueType("boolean", _boolean, "true or false"), ("boolean", "bool")),
+):
+    VALUE_TYPES.update(dict.fromkeys(_aliases, _value_type))
+
+
+@dataclass(frozen=True)
+class Characteristic:
+    """One {name, valueType, value} triplet: as sent, and as read."""
+
+    name: str
+    value_type: str | None
+    value: str | None  # the raw value: the string as sent, other JSON values as JSON text
+    type: str | None
+    parsed: Any
+    problem: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "valueType": self.value_type, "value": self.value, "type": self.type,
+                "parsed": self.parsed, "problem": self.problem}
+
+
+def read_characteristic(name: str, value_type: Any, value: Any) -> Characteristic:
+    """Read one triplet by its valueType (case-insensitive); a value that does not parse keeps its raw
+    string, with the problem saying why."""
+    raw = value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)
+    sent_type = value_type if isinstance(value_type, str) else None
+    known = VALUE_TYPES.get(sent_type.strip().lower()) if sent_type else None
+    if known is None:
+        return Characteristic(name, sent_type, raw, None, value, None)
+    if value is None:
+        return Characteristic(name, sent_type, None, known.name, None, None)
+    try:
+        return Characteristic(name, sent_type, raw, known.name, known.parse(value), None)
+    except ValueError:
+        problem = f"valueType {sent_type} but {value!r} is not {known.described}: the raw value is kept"
+        return Characteristic(name, sent_type, raw, known.name, None, problem)
+
+
+# --- one message ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One AMQP message as the transport hands it over."""
+
+    kind: ObjectKind
+    queue: str  # the queue it was consumed from
+    body: bytes
+    content_type: str | None = None
+    redelivered: bool = False
+
+
+@dataclass
+class ErpObject:
+    """A message that can be stored: its key, its document, and what was read out of it."""
+
+    kind: ObjectKind
+    id: str
+    document: dict[str, Any]
+    text: str  # the JSON text as received: stored as the document, byte for byte (less a BOM)
+    digest: str  # SHA-256 of the canonical JSON: the same state sent again has the same digest
+    characteristics: list[Characteristic] = field(default_factory=list)
+    engaged_party: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def row(self, delivery_id: int) -> tuple[Any, ...]:
+        """The object's row in ``stored_columns(kind)`` order."""
+        values = [_text(self.document.get(prop)) for prop in self.kind.columns.values()]
+        return (self.id, *values, self.text, self.digest, delivery_id)
+
+
+def stored_columns(kind: ObjectKind) -> list[str]:
+    return ["id", *kind.columns, "document", "content_sha256", "delivery_id"]
+
+
+def _text(value: Any) -> str | None:
+    # PostgreSQL text cannot hold NUL; the document keeps the value exactly as sent.
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {literal} is out of range")
+    return value
+
+
+def parse(kind: ObjectKind, body: bytes) -> ErpObject:
+    """Read one message: a UTF-8 JSON object with a usable ``id``. Anything else can never be stored and
+    raises :class:`MalformedBody` / :class:`InvalidPayload` (the consumer dead-letters it)."""
+    if not body.strip():
+        raise MalformedBody("the message body is empty; a JSON object was expected")
+    try:
+        text = body.decode("utf-8-sig")  # RFC 8259 §8.1: a parser MAY ignore a byte order mark
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(f"the message body is not UTF-8 text: {exc}") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"the message body is not valid JSON: {exc.msg} (line {exc.lineno}, "
+                            f"column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBody(f"the message body is not valid JSON: {exc or 'nested too deeply'}") from None
+    if not isinstance(document, dict):
+        raise InvalidPayload(f"the message must be one JSON object (a {kind.name}), not {_json_type(document)}",
+                             problems=[{"path": [], "message": f"Not an object: {_json_type(document)}."}])
+    object_id = _object_id(document)
+    try:
+        canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:
+        raise MalformedBody("the message holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): "
+                            "not Unicode text") from None
+    obj = ErpObject(kind, object_id, document, text, digest)
+    if kind is SUBSCRIPTION:
+        _read_bag(obj)
+        _read_engaged_party(obj)
+    return obj
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _object_id(document: dict[str, Any]) -> str:
+    """``id`` normalised to a string: numbers in their string form (134719 is "134719")."""
+    if "id" not in document:
+        raise InvalidPayload("the object has no id (the customerId or subscriptionId it is stored under)",
+                             problems=[{"path": ["id"], "message": "Missing: every object needs an id."}])
+    value = document["id"]
+    if isinstance(value, str):
+        problem = ("is empty" if not value.strip() else
+                   "contains a NUL character" if "\x00" in value else None)
+        if problem is None:
+            return value
+        raise InvalidPayload(f"the object's id {problem}",
+                             problems=[{"path": ["id"], "message": f"The id {problem}."}])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise InvalidPayload(f"the object's id must be a string or a number, not {_json_type(value)}",
+                         problems=[{"path": ["id"], "message": f"Not a string or number: {_json_type(value)}."}])
+
+
+def _as_list(value: Any, is_single: Callable[[dict[str, Any]], bool]) -> list[Any] | None:
+    """A list as sent, or one object standing for a one-element list; None for anything else."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict) and is_single(value):
+        return [value]
+    return None
+
+
+def _read_bag(obj: ErpObject) -> None:
+    """``characteristic`` then ``properties`` (the document's other name for the same bag), parsed
+    defensively: a single triplet, or a plain {name: value} object, is read too."""
+    for prop in ("characteristic", "properties"):
+        if prop not in obj.document or obj.document[prop] is None:
+            continue
+        bag = obj.document[prop]
+        items = _as_list(bag, lambda one: "name" in one)
+        if items is None and isinstance(bag, dict):
+            items = [{"name": name, "value": value} for name, value in bag.items()]
+        if items is None:
+            obj.warnings.append({"path": [prop], "message": f"not a list of {{name, valueType, value}} but "
+                                 f"{_json_type(bag)}: kept in the document only"})
+            continue
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                obj.warnings.append({"path": [prop, index], "message": "not a {name, valueType, value} object "
+                                     "with a string name: kept in the document only"})
+                continue
+            triplet = read_characteristic(item["name"], item.get("valueType"), item.get("value"))
+            obj.characteristics.append(triplet)
+            if triplet.problem:
+                obj.warnings.append({"path": [prop, index], "message": triplet.problem})
+
+
+def _read_engaged_party(obj: ErpObject) -> None:
+    """``engagedParty[].id``: the customers (customerId) this subscription belongs to."""
+    sent = obj.document.get("engagedParty")
+    if sent is None:
+        return
+    parties = _as_list(sent, lambda one: "id" in one)
+    if parties is None:
+        obj.warnings.append({"path": ["engagedParty"], "message": f"not a list of {{id}} but {_json_type(sent)}"})
+        return
+    for index, party in enumerate(parties):
+        try:
+            if not isinstance(party, dict):
+                raise InvalidPayload(f"it is {_json_type(party)}, not an object")
+            obj.engaged_party.append(_object_id(party))
+        except InvalidPayload as exc:
+            obj.warnings.append({"path": ["engagedParty", index],
+                                 "message": f"no usable customer id ({exc.message}): not linked"})
+
+
+# --- storing a batch ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of one message; the transport acks all but ``rejected`` ones, which it dead-letters."""
+
+    outcome: str  # accepted | duplicate | rejected
+    delivery: int
+    id: str | None = None
+    reason: str | None = None
+
+
+def receive_batch(store: storage.Store, notifications: Sequence[Notification], *,
+                  before_commit: Callable[[], None] | None = None) -> list[Receipt]:
+    """Store a batch of messages in ONE transaction, in order, and record each in the delivery log.
+
+    Per (queue, id) the last state wins; a state identical to the stored one is a duplicate and
+    changes nothing; a message that can never be stored is recorded as rejected with its raw body.
+    Raises :class:`StorageFailure` when the store is unreachable: then nothing of the batch is stored.
+    """
+    read: list[ErpObject | ReceiverError] = []
+    for notification in notifications:
+        try:
+            read.append(parse(notification.kind, notification.body))
+        except ReceiverError as exc:
+            read.append(exc)
+    with store.write() as conn:
+        stored = _stored_digests(conn, [obj for obj in read if isinstance(obj, ErpObject)])
+        items: list[dict[str, Any]] = []
+        latest: dict[tuple[str, str], tuple[int, str]] = {}  # key → (index, digest) of its last accepted state
+        repeats: dict[int, int] = {}  # index of a duplicate → index of the state it repeats, in this batch
+        for index, (notification, obj) in enumerate(zip(notifications, read, strict=True)):
+            counts: dict[str, Any] = {"queue": notification.queue, "kind": notification.kind.name,
+                                      "redelivered": notification.redelivered}
+            item: dict[str, Any] = {"channel": CHANNEL, "counts": counts, "body": notification.body,
+                                    "content_type": notification.content_type}
+            items.append(item)
+            if isinstance(obj, ReceiverError):
+                item |= {"outcome": "rejected", "reason": f"{obj.reason}: {obj.message}", "keep_body": True}
+                continue
+            key = (obj.kind.name, obj.id)
+            counts["id"] = obj.id
+            if obj.kind is SUBSCRIPTION:
+                counts |= {"characteristics": len(obj.characteristics), "engagedParty": obj.engaged_party}
+            item |= {"warnings": obj.warnings, "outcome": "duplicate"}
+            if key in latest:
+                if latest[key][1] == obj.digest:
+                    repeats[index] = latest[key][0]
+                    continue
+            elif key in stored and stored[key][0] == obj.digest:
+                item["reason"] = f"same content as delivery {stored[key][1]}: nothing changed"
+                continue
+            item["outcome"] = "accepted"
+            latest[key] = (index, obj.digest)
+        ids = storage.record_deliveries(conn, items)
+        for index, origin in repeats.items():
+            items[index]["reason"] = f"same content as delivery {ids[origin]}: nothing changed"
+        if repeats:
+            conn.execute(storage.deliveries.update().where(storage.deliveries.c.id == sa.bindparam("delivery"))
+                         .values(reason=sa.bindparam("reason")),
+                         [{"delivery": ids[i], "reason": items[i]["reason"]} for i in repeats])
+        _write_objects(conn, [(read[index], ids[index]) for index, _ in latest.values()])
+        if before_commit is not None:
+            before_commit()
+    return [Receipt(item["outcome"], delivery, item["counts"].get("id"), item.get("reason"))
+            for item, delivery in zip(items, ids, strict=True)]
+
+
+def receive(store: storage.Store, notification: Notification) -> Receipt:
+    """Store one message (see :func:`receive_batch`)."""
+    return receive_batch(store, [notification])[0]
+
+
+def _stored_digests(conn: Connection, objects: Iterable[ErpObject]) -> dict[tuple[str, str], tuple[str, int]]:
+    """(kind, id) → (digest, delivery id) of the states currently stored for these objects."""
+    found: dict[tuple[str, str], tuple[str, int]] = {}
+    for kind in KINDS.values():
+        ids = list({obj.id for obj in objects if obj.kind is kind})
+        if not ids:
+            continue
+        table = kind.table
+        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id).where(table.c.id.in_(ids))
+        found.update({(kind.name, row.id): (row.content_sha256, row.delivery_id) for row in conn.execute(query)})
+    return found
+
+
+def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:
+    """Upsert the last state of each object with the delivery that brought it; a subscription's
+    characteristics and engagedParty links are replaced whole (full state)."""
+    for kind in KINDS.values():
+        rows = [obj.row(delivery) for obj, delivery in latest if obj.kind is kind]
+        if rows:
+            storage.upsert_rows(conn, kind.table, stored_columns(kind), rows)
+    subscriptions = [obj for obj, _ in latest if obj.kind is SUBSCRIPTION]
+    if not subscriptions:
+        return
+    ids = [obj.id for obj in subscriptions]
+    for table in (storage.erp_characteristics, storage.erp_engaged_parties):
+        conn.execute(table.delete().where(table.c.subscription_id.in_(ids)))
+    storage.insert_ignore(
+        conn, storage.erp_characteristics,
+        ["subscription_id", "position", "name", "value_type", "value", "type", "parsed", "problem"],
+        [(obj.id, position, _text(c.name), _text(c.value_type), _text(c.value), c.type,
+          json.dumps(c.parsed, ensure_ascii=False), c.problem)
+         for obj in subscriptions for position, c in enumerate(obj.characteristics)],
+    )
+    storage.insert_ignore(
+        conn, storage.erp_engaged_parties, ["subscription_id", "position", "customer_id"],
+        [(obj.id, position, customer) for obj in subscriptions for position, customer in enumerate(obj.engaged_party)],
+    )
+
+
+def reapply(store: storage.Store, config: ErpConfig, body: bytes, *, content_type: str | None,
+            reason: str) -> dict[str, Any]:
+    """ERP messages are re-applied the AMQP way: the rejected message waits in its dead-letter queue."""
+    raise InvalidPayload(
+        "an ERP message is re-applied by moving it from its dead-letter queue "
+        f"(<queue>{config.dead_letter_suffix}) back to its queue once the cause is fixed; its body is also "
+        "kept at GET /api/deliveries/<id>/body"
+    )
+
+
+# --- read API -----------------------------------------------------------------------------------------
+
+
+def register(app: Flask, api: Blueprint, config: ErpConfig, store: storage.Store) -> None:
+    """Add the customers and subscriptions read API (the state probe of docs/state-probe.md)."""
+    if not config.enabled:
+        return
+    customers, subscriptions, links = storage.erp_customers, storage.erp_subscriptions, storage.erp_engaged_parties
+
+    @api.get("/erp/customers")
+    def list_customers() -> Response:
+        return _page(store, CUSTOMER, sa.select(customers))
+
+    @api.get("/erp/customers/<customer_id>")
+    def get_customer(customer_id: str) -> tuple[Response, int]:
+        return _one(store, CUSTOMER, customer_id)
+
+    @api.get("/erp/customers/<customer_id>/subscriptions")
+    def list_customer_subscriptions(customer_id: str) -> tuple[Response, int]:
+        linked = sa.select(links.c.subscription_id).where(links.c.customer_id == customer_id)
+        with store.read() as conn:
+            known = conn.execute(sa.select(customers.c.id).where(customers.c.id == customer_id)).first()
+            named = conn.execute(linked.limit(1)).first()
+        if known is None and named is None:
+            return _not_found(f"no customer {customer_id} and no subscription naming it in engagedParty")
+        return _page(store, SUBSCRIPTION, sa.select(subscriptions).where(subscriptions.c.id.in_(linked))), 200
+
+    @api.get("/erp/subscriptions")
+    def list_subscriptions() -> Response:
+        return _page(store, SUBSCRIPTION, sa.select(subscriptions))
+
+    @api.get("/erp/subscriptions/<subscription_id>")
+    def get_subscription(subscription_id: str) -> tuple[Response, int]:
+        return _one(store, SUBSCRIPTION, subscription_id)
+
+
+def _limit() -> int:
+    try:
+        return max(1, min(int(request.args.get("limit", 100)), 1000))
+    except ValueError:
+        raise MalformedBody("limit must be an integer between 1 and 1000") from None
+
+
+def _not_found(message: str) -> tuple[Response, int]:
+    return jsonify({"error": {"status": 404, "title": "Not Found", "message": message, "problems": []}}), 404
+
+
+def _one(store: storage.Store, kind: ObjectKind, object_id: str) -> tuple[Response, int]:
+    with store.read() as conn:
+        row = conn.execute(sa.select(kind.table).where(kind.table.c.id == object_id)).first()
+        if row is None:
+            return _not_found(f"no {kind.name} {object_id} received")
+        return jsonify(_objects_json(conn, kind, [row])[0]), 200
+
+
+def _page(store: storage.Store, kind: ObjectKind, query: sa.Select[Any]) -> Response:
+    limit = _limit()
+    query = query.order_by(kind.table.c.id).limit(limit + 1)
+    if after := request.args.get("after"):
+        query = query.where(kind.table.c.id > after)
+    with store.read() as conn:
+        rows = list(conn.execute(query))
+        items = _objects_json(conn, kind, rows[:limit])
+    return jsonify({"items": items, "next_after": items[-1]["id"] if len(rows) > limit else None})
+
+
+def _objects_json(conn: Connection, kind: ObjectKind, rows: Sequence[sa.Row[Any]]) -> list[dict[str, Any]]:
+    """Stored objects as the API shows them: the document as last received, plus what was read from it."""
+    items = [{"id": row.id, "document": row.document, "deliveryId": row.delivery_id} for row in rows]
+    if kind is not SUBSCRIPTION or not items:
+        return items
+    ids = [item["id"] for item in items]
+    bag, parties = storage.erp_characteristics, storage.erp_engaged_parties
+    triplets: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    for t in conn.execute(sa.select(bag).where(bag.c.subscription_id.in_(ids)).order_by(bag.c.position)):
+        triplets[t.subscription_id].append(Characteristic(t.name, t.value_type, t.value, t.type, t.parsed,
+                                                          t.problem).to_json())
+    linked: dict[str, list[str]] = {i: [] for i in ids}
+    for p in conn.execute(sa.select(parties).where(parties.c.subscription_id.in_(ids)).order_by(parties.c.position)):
+        linked[p.subscription_id].append(p.customer_id)
+    for item in items:
+        item |= {"characteristics": triplets[item["id"]], "engagedParty": linked[item["id"]]}
+    return items

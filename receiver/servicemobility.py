@@ -1,0 +1,657 @@
+"""The ServiceMobility webhooks channel (servicemobility-inventory-usage.txt, NOTES.md §3).
+
+The field-service platform POSTs one CloudEvents-shaped envelope per call, as plain
+``application/json``, to ``<base>/InventoryUsage/`` — and each of eight sibling types to its own path —
+with the JWT of the API call that triggered it in ``x-access-token``. This module is the whole channel:
+the paths, the token check, the envelope and Inventory Usage validation, the de-duplicated store
+(events by (``source``, ``id``), usage flattened to one row per item), the endpoints and the read API.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from flask import Blueprint, Flask, Response, jsonify, request
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
+from marshmallow.validate import Equal, Length, OneOf
+
+from receiver import storage
+from receiver.config import ConfigError, ServiceMobilityConfig
+from receiver.errors import InvalidPayload, MalformedBody, ReceiverError, Unauthenticated, error_body, flatten
+from receiver.web import logs_rejections, parse_json, read_body, require_json_media_type
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "servicemobility"
+TOKEN_HEADER = "x-access-token"  # noqa: S105 (a header name)
+
+# The document's valid ``type`` values, in its order, and the path each posts to under <base>.
+# InventoryUsage/ is the document's; Activities/ is known from the platform; the others post to
+# their type name (NOTES.md §3). ``[servicemobility] paths`` overrides any of them.
+TYPES: dict[str, str] = {
+    "Activity": "Activities",
+    "PhysicalInventoryRequest": "PhysicalInventoryRequest",
+    "LoadInventory": "LoadInventory",
+    "InventoryTransfer": "InventoryTransfer",
+    "InventoryUsage": "InventoryUsage",
+    "StockLevelRecommendation": "StockLevelRecommendation",
+    "TimeEntry": "TimeEntry",
+    "UserAudit": "UserAudit",
+    "WorkOrder": "WorkOrder",
+}
+
+# What each RefModule code means (NOTES.md §3). Other codes are kept and reported as warnings.
+REF_MODULES = {
+    "1001": "load", "1002": "work order", "1003": "transfer", "1004": "full count", "1005": "partial count",
+    "1006": "disposition", "1007": "automatic adjustment", "1008": "manual adjustment",
+}
+
+
+def paths(config: ServiceMobilityConfig) -> dict[str, str]:
+    """Event type → the URL path it is posted to (without the trailing slash; both forms are served)."""
+    base = config.base.rstrip("/")
+    return {event_type: f"{base}/{config.paths.get(event_type, default).strip('/')}"
+            for event_type, default in TYPES.items()}
+
+
+# --- the token ------------------------------------------------------------------------------------
+
+
+class InvalidLogon(Unauthenticated):
+    """401 in the document's words. Why the token was refused goes to the problems and the delivery
+    log; the token itself goes nowhere."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("Invalid Logon", problems=[{"path": ["headers", TOKEN_HEADER], "message": why}])
+        self.reason = f"invalid token ({why})"
+
+
+class TokenKeysUnavailable(ReceiverError):
+    """The JWKS could not be fetched: the token cannot be judged, so the platform should retry (500)."""
+
+    reason = "token keys unavailable"
+
+
+# Token mode → the algorithms it may pin. Never "none", never an HMAC algorithm with a public key
+# (the key-confusion attack), never what the token's own header says.
+JWT_ALGORITHMS: dict[str, tuple[str, ...]] = {
+    "off": (),
+    "hs256": ("HS256", "HS384", "HS512"),
+    "public-key": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"),
+    "jwks": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"),
+}
+KeyFor = Callable[[str], Any]  # token → the key that verifies it
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """How ``x-access-token`` is evaluated: where the key comes from, and everything else pinned by
+    the configuration. ``key_for`` is None when tokens are not evaluated (``jwt = "off"``)."""
+
+    key_for: KeyFor | None
+    algorithms: list[str]
+    audience: str | None
+    issuer: str | None
+    # Seconds of tolerance on every time claim: a token is accepted until exp + leeway, and an iat or
+    # nbf up to leeway in the future. The platform sends the token of the API call that triggered the
+    # webhook, and webhooks run every 15 minutes, so a token can have expired that long ago.
+    leeway: int
+
+    def verify(self, token: str | None) -> dict[str, Any] | None:
+        """The token's claims, or InvalidLogon; None when tokens are not evaluated."""
+        if self.key_for is None:
+            return None
+        if not token:
+            raise InvalidLogon(f"no {TOKEN_HEADER} header")
+        try:
+            return jwt.decode(
+                token, self.key_for(token), algorithms=self.algorithms, audience=self.audience,
+                issuer=self.issuer, leeway=self.leeway,
+                options={"require": ["exp"], "enforce_minimum_key_length": True},
+            )
+        except jwt.PyJWKClientConnectionError as exc:
+            raise TokenKeysUnavailable(f"the JWKS could not be fetched to check the token: {exc}") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidLogon(f"{type(exc).__name__}: {exc}") from None
+
+
+class JWKSClient(jwt.PyJWKClient):
+    """PyJWT's JWKS client (it caches the key set for ``lifespan`` seconds), fetching through
+    ``requests`` like the rest of the project: its CA bundle and proxy settings apply."""
+
+    def fetch_data(self) -> Any:
+        try:
+            response = requests.get(self.uri, headers=self.headers, timeout=self.timeout, allow_redirects=False)
+            response.raise_for_status()
+            return response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise jwt.PyJWKClientConnectionError(f"{self.uri}: {exc}") from exc
+
+
+def _config_error(message: str) -> ConfigError:
+    return ConfigError(f"[servicemobility] {message}")
+
+
+def _pinned(config: ServiceMobilityConfig, *, fits: Any = None, default: list[str]) -> list[str]:
+    """The configured algorithms (or the default), each checked against the key when there is one."""
+    algorithms = list(config.algorithms) or default
+    for name in algorithms if fits is not None else ():
+        algorithm = jwt.get_algorithm_by_name(name)
+        try:
+            prepared = algorithm.prepare_key(fits)
+        except (TypeError, jwt.InvalidKeyError):
+            raise _config_error(f"algorithm {name} does not fit the configured key") from None
+        if too_short := algorithm.check_key_length(prepared):
+            raise _config_error(f"the key is too weak for {name}: {too_short}")
+    return algorithms
+
+
+def _off(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+    return None, []
+
+
+def _shared_secret(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+    secret = config.secret.encode("utf-8")
+    return (lambda _token: secret), _pinned(config, fits=secret, default=["HS256"])
+
+
+def _public_key(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+    text = config.public_key
+    try:
+        pem = text if text.lstrip().startswith("-----BEGIN") else Path(text).read_text(encoding="ascii")
+        key = serialization.load_pem_public_key(pem.encode("ascii"))
+    except (OSError, ValueError) as exc:
+        raise _config_error(f"public_key is neither a PEM public key nor a readable PEM file: {exc}") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        default = ["RS256"]
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        default = [{256: "ES256", 384: "ES384", 521: "ES512"}.get(key.curve.key_size, "ES256")]
+    else:
+        raise _config_error("public_key must be an RSA or EC public key")
+    return (lambda _token: key), _pinned(config, fits=key, default=default)
+
+
+def _jwks(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+    client = JWKSClient(config.jwks_url, lifespan=config.jwks_cache_seconds, timeout=10)
+    return client.get_signing_key_from_jwt, _pinned(config, default=["RS256"])
+
+
+KEY_SOURCES: dict[str, Callable[[ServiceMobilityConfig], tuple[KeyFor | None, list[str]]]] = {
+    "off": _off,
+    "hs256": _shared_secret,
+    "public-key": _public_key,
+    "jwks": _jwks,
+}
+
+
+def token_check(config: ServiceMobilityConfig) -> TokenCheck:
+    """The token check the configuration asks for; ConfigError when its key cannot be used."""
+    key_for, algorithms = KEY_SOURCES[config.jwt](config)
+    return TokenCheck(key_for, algorithms, config.audience or None, config.issuer or None, config.leeway_seconds)
+
+
+# --- the envelope ---------------------------------------------------------------------------------
+
+DATE_TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([Zz]|[+-]\d{2}:\d{2})?")
+
+
+class DateTime(fields.Field):
+    """A date and time, kept as UTC text ``YYYY-MM-DDTHH:MM:SS.fffZ`` (milliseconds, the platform's
+    precision; the fixed width sorts as time). ``offset_required``: RFC 3339's rule; without it a time
+    with no offset is read as UTC (``ModifiedUTC`` says so in its name)."""
+
+    def __init__(self, *, offset_required: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.offset_required = offset_required
+        self.expected = ("an RFC 3339 date-time with its offset, e.g. 2022-07-27T23:10:12.000Z" if offset_required
+                         else "an ISO 8601 date-time, e.g. 2022-07-27T23:08:14.849Z")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        match = DATE_TIME_RE.fullmatch(value) if isinstance(value, str) else None
+        if match is None or (self.offset_required and match[3] is None):
+            raise ValidationError(f"Not {self.expected}: {value!r}.")
+        try:
+            moment = datetime.fromisoformat(f"{match[1]}T{match[2]}{(match[3] or 'Z').upper()}")
+        except ValueError:
+            raise ValidationError(f"Not a valid date and time: {value!r}.") from None
+        moment = moment.astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Code(fields.String):
+    """An identifier or code as text; a JSON integer is read as its digits (RefModule 1002 = "1002")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) is int:
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _quantity() -> fields.Float:
+    # Decimals; not required, since a quantity the platform leaves out is no reason to lose the usage.
+    return fields.Float(allow_none=True, load_default=None)
+
+
+class _KeepsUnknown(Schema):
+    class Meta:
+        unknown = INCLUDE  # fields the document does not name are kept, as sent
+
+
+class DispositionReasonSchema(_KeepsUnknown):
+    Desc = fields.String(allow_none=True, load_default=None)
+    InQty = _quantity()
+    InventoryQty = _quantity()
+    OutQty = _quantity()
+    Qty = _quantity()
+    ReasonCode = Code(allow_none=True, load_default=None)
+
+
+class ItemSchema(_KeepsUnknown):
+    BatchNum = Code(allow_none=True, load_default=None)
+    ProdNum = Code(required=True, validate=Length(min=1))
+    SerialNum = Code(allow_none=True, load_default=None)
+    InQty = _quantity()
+    OutQty = _quantity()
+    InventoryQty = _quantity()
+    ReportedDamagedQty = _quantity()
+    DispositionReasons = fields.List(fields.Nested(DispositionReasonSchema), allow_none=True, load_default=list)
+
+
+class StorageLocationSchema(_KeepsUnknown):
+    StorageLocationID = Code(required=True, validate=Length(min=1))
+    Items = fields.List(fields.Nested(ItemSchema), required=True)
+
+
+class InventoryUsageSchema(_KeepsUnknown):
+    """The Inventory Usage object (NOTES.md §3). What identifies the usage — which record it belongs
+    to, when, and what moved where — is required; everything else is typed when present."""
+
+    UserID = Code(allow_none=True, load_default=None)
+    ModifiedUTC = DateTime(offset_required=False, required=True)
+    RefModule = Code(required=True, validate=Length(min=1))
+    RefObjID = Code(required=True, validate=Length(min=1))
+    StorageLocations = fields.List(fields.Nested(StorageLocationSchema), required=True)
+
+
+class UsageRowSchema(_KeepsUnknown):
+    rowver = fields.String(required=True)
+    InventoryUsage = fields.Nested(InventoryUsageSchema, required=True)
+
+
+class UsageNotificationSchema(_KeepsUnknown):
+    """The Inventory Usage Export Notification Object: ``{rowver, rows: [{rowver, InventoryUsage}]}``."""
+
+    rowver = fields.String(required=True)
+    rows = fields.List(fields.Nested(UsageRowSchema), required=True)
+
+
+# The ``data`` a type must carry; the types not listed here are stored as received.
+DATA_SCHEMAS: dict[str, Schema] = {"InventoryUsage": UsageNotificationSchema()}
+
+
+class EventData(fields.Dict):
+    """``data``: an object, validated as its ``type`` requires (see DATA_SCHEMAS)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        schema = DATA_SCHEMAS.get(data.get("type"))
+        return value if schema is None else schema.load(value)
+
+
+class EnvelopeSchema(_KeepsUnknown):
+    """The Webhook Request Object. ``path_type``: the type the request's path receives (None when
+    re-applying a stored body: any of the nine)."""
+
+    id = fields.String(required=True, validate=Length(min=1, max=255))
+    type = fields.String(required=True, validate=OneOf(TYPES))
+    specversion = fields.String(required=True, validate=Equal("1.0"))
+    source = fields.String(required=True, validate=Length(min=1, max=255))
+    subject = fields.String(allow_none=True)  # "Not used"
+    time = DateTime(offset_required=True, required=True)
+    datacontenttype = fields.String(required=True, validate=OneOf(["application/json"]))
+    action = fields.String(required=True)  # "" in the document's example
+    data = EventData(required=True, error_messages={"invalid": "Not an object: data is the event's object."})
+
+    def __init__(self, path_type: str | None = None) -> None:
+        super().__init__()
+        self.path_type = path_type
+
+    @validates("type")
+    def type_of_this_path(self, value: str, **_: Any) -> None:
+        if self.path_type is not None and value != self.path_type:
+            raise ValidationError(f"This path receives {self.path_type} events, not {value}: each type is "
+                                  f"posted to its own path.")
+
+
+ENVELOPES: dict[str | None, EnvelopeSchema] = {path_type: EnvelopeSchema(path_type) for path_type in (*TYPES, None)}
+
+
+@dataclass
+class Event:
+    """A validated envelope: the document as received, and its validated values."""
+
+    document: dict[str, Any]
+    loaded: dict[str, Any]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        rows = self.loaded["data"].get("rows")
+        return len(rows) if isinstance(rows, list) else 0
+
+    def usage_rows(self) -> list[tuple[Any, ...]]:
+        """InventoryUsage flattened, in ``USAGE_COLUMNS`` order but for the delivery id: one row per
+        item per storage location per usage row, in the event's own order."""
+        if self.loaded["type"] != "InventoryUsage":
+            return []
+        source, event_id = self.loaded["source"], self.loaded["id"]
+        flat = []
+        for r, row in enumerate(self.loaded["data"]["rows"]):
+            usage = row["InventoryUsage"]
+            for s, location in enumerate(usage["StorageLocations"]):
+                for i, item in enumerate(location["Items"]):
+                    flat.append((
+                        source, event_id, r, s, i, row["rowver"], usage["UserID"], usage["ModifiedUTC"],
+                        usage["RefModule"], usage["RefObjID"], location["StorageLocationID"], item["ProdNum"],
+                        item["SerialNum"], item["BatchNum"], item["InQty"], item["OutQty"], item["InventoryQty"],
+                        item["ReportedDamagedQty"], json.dumps(item["DispositionReasons"] or [], ensure_ascii=False),
+                    ))
+        return flat
+
+
+USAGE_COLUMNS = [
+    "source", "event_id", "row_index", "location_index", "item_index", "rowver", "user_id", "modified_utc",
+    "ref_module", "ref_obj_id", "storage_location_id", "prod_num", "serial_num", "batch_num", "in_qty",
+    "out_qty", "inventory_qty", "reported_damaged_qty", "disposition_reasons", "delivery_id",
+]
+EVENT_COLUMNS = ["source", "id", "type", "time", "envelope", "body_sha256", "delivery_id", "delivery_count"]
+
+
+def validate(document: Any, path_type: str | None = None) -> Event:
+    """Check a parsed body against the document; every problem is reported with its path."""
+    try:
+        loaded = ENVELOPES[path_type].load(document)
+    except ValidationError as exc:
+        problems = flatten(exc.messages)
+        raise InvalidPayload(f"the event was rejected: {len(problems)} problem(s); nothing was stored",
+                             problems=problems) from None
+    return Event(document, loaded, _warnings(loaded))
+
+
+def _warnings(loaded: dict[str, Any]) -> list[dict[str, Any]]:
+    """RefModule codes outside the document's list, by value (kept as sent)."""
+    if loaded["type"] != "InventoryUsage":
+        return []
+    rows_by_code: dict[str, list[int]] = {}
+    for r, row in enumerate(loaded["data"]["rows"]):
+        code = row["InventoryUsage"]["RefModule"]
+        if code not in REF_MODULES:
+            rows_by_code.setdefault(code, []).append(r)
+    return [{"field": "RefModule", "value": code, "rows": rows,
+             "message": "not one of the RefModule codes 1001-1008 (kept as sent)"}
+            for code, rows in rows_by_code.items()]
+
+
+# --- storing an event -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the receiver answers for an accepted (or disregarded duplicate) event."""
+
+    outcome: str
+    delivery: int
+    counts: dict[str, int]
+    warnings: list[dict[str, Any]]
+    original_delivery: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, "rows": self.counts,
+                                "warnings": self.warnings}
+        if self.original_delivery is not None:
+            body["original_delivery"] = self.original_delivery
+        return body
+
+
+def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str | None = None,
+          remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+    """Store one event in one transaction. An event whose (source, id) is already stored is a
+    duplicate: disregarded (the document's word), counted, answered 200. The unique key decides, so
+    concurrent copies of one event on any number of receivers store it once."""
+    body_sha256 = storage.sha256(body)
+    envelope = json.dumps(event.document, ensure_ascii=False, separators=(",", ":"))
+    usage_rows = event.usage_rows()
+    counts = {"received": event.rows, "usage": len(usage_rows)}
+    with store.write() as conn:
+        delivery = storage.record_delivery(
+            conn, channel=CHANNEL, outcome="accepted", status=200, reason=reason, counts=counts, body=body,
+            content_type=content_type, remote_addr=remote_addr, warnings=event.warnings,
+        )
+        new = storage.insert_ignore(conn, storage.servicemobility_events, EVENT_COLUMNS, [(
+            event.loaded["source"], event.loaded["id"], event.loaded["type"], event.loaded["time"], envelope,
+            body_sha256, delivery, 1)])
+        if not new:
+            return _duplicate(conn, event, delivery, body_sha256)
+        storage.insert_ignore(conn, storage.servicemobility_usage, USAGE_COLUMNS,
+                              [(*row, delivery) for row in usage_rows])
+    return Receipt("accepted", delivery, counts, event.warnings)
+
+
+def _duplicate(conn: sa.Connection, event: Event, delivery: int, body_sha256: str) -> Receipt:
+    events = storage.servicemobility_events
+    first = conn.execute(
+        events.update()
+        .where(events.c.source == event.loaded["source"], events.c.id == event.loaded["id"])
+        .values(delivery_count=events.c.delivery_count + 1)
+        .returning(events.c.delivery_id, events.c.body_sha256)
+    ).one()
+    differs = "" if first.body_sha256 == body_sha256 else " (its body differs from the stored event's)"
+    counts = {"received": event.rows, "usage": 0}
+    storage.update_delivery(conn, delivery, outcome="duplicate", counts=counts,
+                            reason=f"same source and id as delivery {first.delivery_id}{differs}: disregarded")
+    return Receipt("duplicate", delivery, counts, event.warnings, original_delivery=first.delivery_id)
+
+
+def receive(store: storage.Store, body: bytes, *, path_type: str | None, content_type: str | None = None,
+            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+    """Parse, validate and store one body: the transport-free core of the channel."""
+    event = validate(parse_json(body), path_type)
+    return apply(store, event, body, content_type=content_type, remote_addr=remote_addr, reason=reason)
+
+
+def reapply(store: storage.Store, config: ServiceMobilityConfig, body: bytes, *, content_type: str | None,
+            reason: str) -> dict[str, Any]:
+    """Re-run a stored body (a rejected delivery, after a fix) through the channel.
+
+    The token is not checked again: it was never stored (a credential has no place in the log), it
+    would have expired by now, and only bodies of requests whose token passed are kept at all. The
+    path is not known either, so the envelope's own ``type`` decides."""
+    return receive(store, body, path_type=None, content_type=content_type, reason=reason).to_json()
+
+
+# --- HTTP -------------------------------------------------------------------------------------------
+
+
+def register(app: Flask, api: Blueprint, config: ServiceMobilityConfig, store: storage.Store) -> None:
+    """Add one endpoint per event type (with and without the trailing slash) and the read API."""
+    if not config.enabled:
+        return
+    check = token_check(config)
+    if check.key_for is None:
+        log.warning("servicemobility: %s is NOT evaluated ([servicemobility] jwt = \"off\"): the platform "
+                    "authenticated it already, but anyone who can reach these paths can post events; set jwt "
+                    "to hs256, public-key or jwks, or restrict who reaches the receiver", TOKEN_HEADER)
+    else:
+        log.info("servicemobility: %s evaluated (%s, algorithms %s, leeway %s s)", TOKEN_HEADER, config.jwt,
+                 ", ".join(check.algorithms), check.leeway)
+
+    for event_type, path in paths(config).items():
+        view = _endpoint(event_type, config, store, check)
+        for rule in (path, f"{path}/"):  # the document's path ends with "/"; answer both, never redirect
+            app.add_url_rule(rule, view.__name__, view, methods=["POST"])
+
+    _read_api(api, store)
+
+
+def _endpoint(event_type: str, config: ServiceMobilityConfig, store: storage.Store,
+              check: TokenCheck) -> Callable[[], tuple[Response, int]]:
+    def servicemobility_event() -> tuple[Response, int]:
+        check.verify(request.headers.get(TOKEN_HEADER))
+        body = read_body(config.max_body_bytes)
+        require_json_media_type()
+        started = time.perf_counter()
+        receipt = receive(store, body, path_type=event_type, content_type=request.content_type,
+                          remote_addr=request.remote_addr)
+        log.info("servicemobility %s delivery %s %s: %s in %.0f ms", event_type, receipt.delivery,
+                 receipt.outcome, receipt.counts, (time.perf_counter() - started) * 1000)
+        return jsonify(receipt.to_json()), 200
+
+    servicemobility_event.__name__ = f"servicemobility_{event_type}"
+    return logs_rejections(store, CHANNEL)(servicemobility_event)
+
+
+# --- the read API ---------------------------------------------------------------------------------
+
+
+def _read_api(api: Blueprint, store: storage.Store) -> None:
+    events, usage, deliveries = storage.servicemobility_events, storage.servicemobility_usage, storage.deliveries
+    stored_events = (sa.select(events, deliveries.c.received_at)
+                     .join(deliveries, deliveries.c.id == events.c.delivery_id))
+
+    @api.get("/servicemobility/events")
+    def list_events() -> Response:
+        limit = _int_arg("limit", 100, 1000)
+        query = stored_events.order_by(events.c.delivery_id.desc()).limit(limit)
+        for name in ("type", "source"):
+            if value := request.args.get(name):
+                query = query.where(events.c[name] == value)
+        if request.args.get("before"):
+            query = query.where(events.c.delivery_id < _int_arg("before", 0, 2**63 - 1))
+        with store.read() as conn:
+            items = [event_json(row) for row in conn.execute(query)]
+        next_before = items[-1]["deliveryId"] if len(items) == limit else None
+        return jsonify({"items": items, "next_before": next_before})
+
+    # The state probe: an event by its duplicate key. ``id`` is the last segment; ``source`` the rest (it
+    # may hold slashes, though not a leading one: the platform's is the webhook's id, a UUID).
+    @api.get("/servicemobility/events/<path:source>/<event_id>")
+    def get_event(source: str, event_id: str) -> tuple[Response, int]:
+        with store.read() as conn:
+            row = conn.execute(stored_events.where(events.c.source == source, events.c.id == event_id)).first()
+        if row is None:
+            return jsonify(error_body(404, f"no event {event_id!r} from source {source!r} received")), 404
+        return jsonify(event_json(row)), 200
+
+    @api.get("/servicemobility/usage")
+    def list_usage() -> Response:
+        query = (sa.select(usage, current(usage).label("current"))
+                 .order_by(usage.c.delivery_id.desc(), usage.c.row_index, usage.c.location_index, usage.c.item_index)
+                 .limit(_int_arg("limit", 100, 1000)))
+        for name in ("prod_num", "ref_module", "ref_obj_id", "storage_location_id"):
+            if value := request.args.get(name):
+                query = query.where(usage.c[name] == value)
+        with store.read() as conn:
+            items = [usage_json(row) for row in conn.execute(query)]
+        return jsonify({"items": items})
+
+    @api.get("/servicemobility/usage/summary")
+    def usage_summary() -> Response:
+        prod_num = request.args.get("prod_num")
+        with store.read() as conn:
+            return jsonify({"items": summarize(conn, prod_num)})
+
+
+def _newer(a: sa.FromClause, b: sa.FromClause) -> sa.ColumnElement[bool]:
+    """Row a was reported after row b: by ModifiedUTC, then rowver, then arrival and row order."""
+    def order(t: sa.FromClause) -> Any:
+        return sa.tuple_(t.c.modified_utc, t.c.rowver, t.c.delivery_id, t.c.row_index)
+    return order(a) > order(b)
+
+
+def current(usage: sa.Table) -> sa.ColumnElement[bool]:
+    """Whether a usage row belongs to the latest version of its Inventory Usage object.
+
+    The document gives the object no id of its own; this receiver takes (RefModule, RefObjID) — the
+    record it belongs to — as its identity, so a later row for the same pair is an update of it
+    (NOTES.md §3: "rows may hold several updates to one object, in order") and replaces it in sums."""
+    later = usage.alias("later")
+    return ~sa.exists().where(later.c.ref_module == usage.c.ref_module, later.c.ref_obj_id == usage.c.ref_obj_id,
+                              _newer(later, usage))
+
+
+def summarize(conn: sa.Connection, prod_num: str | None = None) -> list[dict[str, Any]]:
+    """Per product: In/Out/ReportedDamaged summed over the latest version of each usage object, and
+    InventoryQty on hand — the latest one reported per storage location (and serial and batch), summed."""
+    usage = storage.servicemobility_usage
+    sums = (sa.select(usage.c.prod_num, sa.func.sum(usage.c.in_qty), sa.func.sum(usage.c.out_qty),
+                      sa.func.sum(usage.c.reported_damaged_qty), sa.func.count())
+            .where(current(usage)).group_by(usage.c.prod_num).order_by(usage.c.prod_num))
+    later = usage.alias("later")
+    latest_on_hand = ~sa.exists().where(
+        later.c.prod_num == usage.c.prod_num, later.c.storage_location_id == usage.c.storage_location_id,
+        later.c.serial_num.is_not_distinct_from(usage.c.serial_num),
+        later.c.batch_num.is_not_distinct_from(usage.c.batch_num), _newer(later, usage))
+    on_hand = (sa.select(usage.c.prod_num, sa.func.sum(usage.c.inventory_qty))
+               .where(latest_on_hand).group_by(usage.c.prod_num))
+    if prod_num:
+        sums, on_hand = sums.where(usage.c.prod_num == prod_num), on_hand.where(usage.c.prod_num == prod_num)
+    inventory = {prod: quantity for prod, quantity in conn.execute(on_hand)}
+    return [{"ProdNum": prod, "InQty": _sum(in_qty), "OutQty": _sum(out_qty), "ReportedDamagedQty": _sum(damaged),
+             "InventoryQty": _sum(inventory.get(prod)), "usageRows": count}
+            for prod, in_qty, out_qty, damaged, count in conn.execute(sums)]
+
+
+def _sum(total: float | None) -> float | None:
+    # Quantities are stored to 4 decimals; SQLite's float sums are rounded to the same.
+    return None if total is None else round(total, 4)
+
+
+def _int_arg(name: str, default: int, high: int) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        raise MalformedBody(f"{name} must be an integer") from None
+    if not 1 <= value <= high:
+        raise MalformedBody(f"{name} must be between 1 and {high}")
+    return value
+
+
+def _utc(moment: Any) -> Any:
+    """Stored times as text: SQLite hands back naive datetimes and text, PostgreSQL aware datetimes."""
+    if isinstance(moment, datetime):
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment
+
+
+def event_json(row: sa.Row[Any]) -> dict[str, Any]:
+    """A stored event: the envelope as received, plus when it first arrived and how often."""
+    mapping = row._mapping
+    return {**mapping["envelope"], "deliveryId": mapping["delivery_id"],
+            "deliveryCount": mapping["delivery_count"], "receivedAt": _utc(mapping["received_at"])}
+
+
+def usage_json(row: sa.Row[Any]) -> dict[str, Any]:
+    """A flattened usage row in the document's field names."""
+    m = row._mapping
+    return {"source": m["source"], "eventId": m["event_id"], "rowIndex": m["row_index"],
+            "locationIndex": m["location_index"], "itemIndex": m["item_index"], "rowver": m["rowver"],
+            "UserID": m["user_id"], "ModifiedUTC": _utc(m["modified_utc"]), "RefModule": m["ref_module"],
+            "RefObjID": m["ref_obj_id"], "StorageLocationID": m["storage_location_id"], "ProdNum": m["prod_num"],
+            "SerialNum": m["serial_num"], "BatchNum": m["batch_num"], "InQty": m["in_qty"],
+            "OutQty": m["out_qty"], "InventoryQty": m["inventory_qty"],
+            "ReportedDamagedQty": m["reported_damaged_qty"], "DispositionReasons": m["disposition_reasons"],
+            "deliveryId": m["delivery_id"], "current": bool(m["current"])}
