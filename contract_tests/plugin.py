@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -27,8 +28,31 @@ OPTIONS: dict[str, tuple[str, str]] = {
                         "(environment: one per line)"),
     "--stock-max-body-bytes": ("CONTRACT_STOCK_MAX_BODY_BYTES",
                                "the receiver's body limit for stock pushes (default 67108864)"),
+    "--s360-path": ("CONTRACT_S360_PATH", "path of the S-360 inventory webhook, e.g. /s360/inventory "
+                    "(S-360 tests skip without it)"),
+    "--s360-auth": ("CONTRACT_S360_AUTH", "the webhook's authentication as set in the back office: none, "
+                    "basic:LOGIN:PASSWORD or api-key:HEADER:KEY (default none)"),
+    "--s360-max-body-bytes": ("CONTRACT_S360_MAX_BODY_BYTES", "the receiver's body limit for S-360 batches "
+                              "(default 33554432)"),
+    "--servicemobility-base": ("CONTRACT_SERVICEMOBILITY_BASE", "the REST Endpoint URI path of the ServiceMobility "
+                               "webhooks, e.g. /servicemobility (their tests skip without it)"),
+    "--servicemobility-secret": ("CONTRACT_SERVICEMOBILITY_SECRET", "HS256 secret to sign x-access-token with "
+                                 "(default: a random one)"),
+    "--servicemobility-private-key": ("CONTRACT_SERVICEMOBILITY_PRIVATE_KEY", "PEM file of an RSA or P-256 key to "
+                                      "sign x-access-token with (RS256/ES256) instead of a secret"),
+    "--servicemobility-audience": ("CONTRACT_SERVICEMOBILITY_AUDIENCE", "aud claim the receiver requires"),
+    "--servicemobility-issuer": ("CONTRACT_SERVICEMOBILITY_ISSUER", "iss claim the receiver requires"),
+    "--servicemobility-evaluates-jwt": ("CONTRACT_SERVICEMOBILITY_EVALUATES_JWT", "declare that the receiver "
+                                        "evaluates x-access-token: the token attacks must then get 401"),
+    "--amqp-url": ("CONTRACT_AMQP_URL", "broker of the ERP queues, amqp://user:password@host:5672/vhost "
+                   "(ERP tests skip without it)"),
+    "--erp-customer-queue": ("CONTRACT_ERP_CUSTOMER_QUEUE", "default secom-customer-queue"),
+    "--erp-subscription-queue": ("CONTRACT_ERP_SUBSCRIPTION_QUEUE", "default secom-subscriptions-queue"),
+    "--erp-dead-letter-suffix": ("CONTRACT_ERP_DEAD_LETTER_SUFFIX", "a queue's dead-letter queue is its name + this "
+                                 "(default .dead-letter)"),
 }
 REPEATABLE = {"--stock-headers", "--state-probe-header"}
+FLAGS = {"--servicemobility-evaluates-jwt"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option, (env, help_text) in OPTIONS.items():
         if option in REPEATABLE:
             group.addoption(option, action="append", default=[], help=f"{help_text} [env {env}]")
+        elif option in FLAGS:
+            group.addoption(option, action="store_true", default=False, help=f"{help_text} [env {env}=1]")
         else:
             group.addoption(option, default=None, help=f"{help_text} [env {env}]")
 
@@ -44,8 +70,10 @@ def option(config: pytest.Config, name: str) -> Any:
     """An option's value, falling back to its environment variable."""
     value = config.getoption(name)
     env, _ = OPTIONS[name]
-    if value in (None, []) and os.environ.get(env):
+    if value in (None, [], False) and os.environ.get(env):
         text = os.environ[env]
+        if name in FLAGS:
+            return text.strip().lower() in {"1", "true", "yes", "on"}
         return [line for line in text.splitlines() if line.strip()] if name in REPEATABLE else text
     return value
 
@@ -62,20 +90,30 @@ def _is_contract(item: pytest.Item) -> bool:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    url = option(config, "--receiver-url")
-    if not url:
+    url, broker = option(config, "--receiver-url"), option(config, "--amqp-url")
+    if not (url or broker):
         return None
     probe = option(config, "--state-probe") or "none (probe tests skip)"
-    return [f"contract target: {url}", f"state probe: {probe}",
-            f"CA bundle: {option(config, '--ca-bundle') or 'system store'}"]
+    lines = [f"contract target: {url}"] if url else []
+    if broker:
+        lines.append(f"contract broker: {_without_password(broker)}")
+    return [*lines, f"state probe: {probe}", f"CA bundle: {option(config, '--ca-bundle') or 'system store'}"]
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     contract_items = [item for item in items if _is_contract(item)]
-    if contract_items and not option(config, "--receiver-url"):
+    if contract_items and not (option(config, "--receiver-url") or option(config, "--amqp-url")):
         raise pytest.UsageError(
-            "the contract tests need a target: pass --receiver-url https://host:port "
-            "(or set CONTRACT_RECEIVER_URL)")
+            "the contract tests need a target: pass --receiver-url https://host:port (or set "
+            "CONTRACT_RECEIVER_URL) for the HTTP channels, --amqp-url for the ERP queues, or both")
     for item in contract_items:
         level = "MUST" if item.get_closest_marker("must") else "SHOULD" if item.get_closest_marker("should") else None
         spec = item.get_closest_marker("spec")

@@ -1,0 +1,175 @@
+"""Contract of the ServiceMobility webhooks (servicemobility-inventory-usage.txt, NOTES.md §3)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract_tests.conftest import Probe, Target
+from contract_tests.plugin import option
+from contract_tests.report import check_refused, check_status, explain
+from simulator.core import Request
+from simulator.servicemobility import (
+    GOOD_CASES,
+    MALFORMATIONS,
+    TOKEN_CASES,
+    EventFactory,
+    ServiceMobilityPlatform,
+    SMCaseContext,
+    TokenSigner,
+    applies,
+    event_request,
+)
+
+SUCCESS = 'servicemobility-inventory-usage.txt: "On success, an HTTP response code of 200 must be returned."'
+DUPLICATE = ('servicemobility-inventory-usage.txt: "Subsequent requests with duplicate IDs should be disregarded." '
+             '— NOTES.md §3: duplicate key (source, id), answered 200, changes nothing')
+LOGON = ('servicemobility-inventory-usage.txt: "401 Invalid Logon." / "Implementations of this interface may '
+         'evaluate the JWT supplied" — NOTES.md §3: algorithms pinned, exp required')
+MALFORMED = ("NOTES.md §3 Decision: Malformed bodies get a 4xx with a JSON description of every problem "
+             "(the document lists only 200/401/500).")
+
+must, should, probe_mark = pytest.mark.must, pytest.mark.should, pytest.mark.probe
+
+
+def spec(text: str) -> pytest.MarkDecorator:
+    return pytest.mark.spec(text)
+
+
+@dataclass
+class SMTarget:
+    platform: ServiceMobilityPlatform
+    signer: TokenSigner
+    evaluates_tokens: bool
+
+    def context(self) -> SMCaseContext:
+        return SMCaseContext.for_signer(self.signer, seed=random.SystemRandom().randrange(2**32))
+
+    def send(self, request: Request) -> Any:
+        return self.platform.send(request)
+
+
+@pytest.fixture(scope="module")
+def sm(pytestconfig: pytest.Config, target: Target) -> Iterator[SMTarget]:
+    base = option(pytestconfig, "--servicemobility-base")
+    if base is None:
+        pytest.skip("ServiceMobility webhooks not configured: give --servicemobility-base (the REST Endpoint URI "
+                    "path, e.g. /servicemobility)")
+    audience = option(pytestconfig, "--servicemobility-audience")
+    issuer = option(pytestconfig, "--servicemobility-issuer")
+    private_key = option(pytestconfig, "--servicemobility-private-key")
+    if private_key:
+        signer = TokenSigner.from_private_key_pem(Path(private_key).read_bytes(), audience=audience, issuer=issuer)
+    else:
+        key = option(pytestconfig, "--servicemobility-secret") or secrets.token_hex(32)
+        signer = TokenSigner(key, audience=audience, issuer=issuer)
+    evaluates = bool(option(pytestconfig, "--servicemobility-evaluates-jwt"))
+    platform = ServiceMobilityPlatform(target.receiver_url + base.rstrip("/"), signer=signer,
+                                       ca_bundle=target.ca_bundle)
+    yield SMTarget(platform, signer, evaluates)
+    platform.close()
+
+
+@must
+@spec(SUCCESS)
+@pytest.mark.parametrize("name", GOOD_CASES.names())
+def test_a_conforming_event_is_answered_200(sm: SMTarget, name: str) -> None:
+    case = GOOD_CASES[name]
+    for number, request in enumerate(case.build(sm.context()), start=1):
+        check_status(f"{name} (request {number}): {case.description}", sm.send(request), case.expect)
+
+
+TOKEN_ATTACKS = [name for name in MALFORMATIONS.names() if name in TOKEN_CASES]
+BODY_CASES = [name for name in MALFORMATIONS.names() if name not in TOKEN_CASES]
+
+
+@must
+@spec(LOGON)
+@pytest.mark.parametrize("name", TOKEN_ATTACKS)
+def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
+    ctx = sm.context()
+    if not sm.evaluates_tokens:
+        pytest.skip("the receiver is not declared to evaluate tokens (--servicemobility-evaluates-jwt)")
+    if not applies(name, ctx, evaluates_tokens=True):
+        pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
+    case = MALFORMATIONS[name]
+    delivery = sm.send(case.build(ctx))
+    check_status(f"{name}: {case.description}", delivery, case.expect)
+    assert "Invalid Logon" in delivery.body.decode("utf-8", "replace"), explain(
+        name, delivery, 'a body saying "Invalid Logon"', LOGON)
+
+
+@should
+@spec(MALFORMED)
+@pytest.mark.parametrize("name", BODY_CASES)
+def test_a_malformed_event_is_refused(sm: SMTarget, name: str) -> None:
+    case = MALFORMATIONS[name]
+    delivery = sm.send(case.build(sm.context()))
+    check_refused(f"{name}: {case.description}", delivery, MALFORMED)
+    assert delivery.json() is not None, explain(name, delivery, "a JSON description of the problems", MALFORMED)
+
+
+@should
+@spec(MALFORMED)
+@pytest.mark.parametrize("name", BODY_CASES)
+def test_a_malformed_event_gets_its_status(sm: SMTarget, name: str) -> None:
+    case = MALFORMATIONS[name]
+    check_status(f"{name}: {case.description}", sm.send(case.build(sm.context())), case.expect)
+
+
+# --- what was stored (state probe) --------------------------------------------------------------------
+
+
+def stored(probe: Probe, event: dict[str, Any]) -> dict[str, Any] | None:
+    status, body = probe.get(f"servicemobility/events/{event['source']}/{event['id']}")
+    return body if status == 200 else None
+
+
+@must
+@spec(DUPLICATE)
+@probe_mark
+def test_a_duplicate_is_disregarded(sm: SMTarget, probe: Probe) -> None:
+    factory = EventFactory(random.SystemRandom().randrange(2**32))
+    first = factory.inventory_usage(rows=2)
+    again = copy.deepcopy(first)
+    again["data"]["rows"][0]["InventoryUsage"]["RefObjID"] = "CHANGED-IN-THE-DUPLICATE"
+    for what, event in (("the event", first), ("an event with the same source and id", again)):
+        delivery = sm.send(event_request(event, sm.signer.token()))
+        assert delivery.status == 200, explain(what, delivery, "200", DUPLICATE)
+    held = stored(probe, first)
+    assert held is not None, f"event {first['id']} not stored\n  requirement: {SUCCESS}"
+    assert held["data"] == first["data"], (
+        f"the duplicate replaced the first event's data\n  stored: {json.dumps(held['data'])[:300]}\n"
+        f"  requirement: {DUPLICATE}")
+
+
+@should
+@spec(MALFORMED)
+@probe_mark
+@pytest.mark.parametrize("name", ["missing-specversion", "bad-time", "type-does-not-match-path",
+                                  "usage-row-missing-InventoryUsage"])
+def test_nothing_of_a_malformed_event_is_stored(sm: SMTarget, probe: Probe, name: str) -> None:
+    ctx = sm.context()
+    request = MALFORMATIONS[name].build(ctx)
+    check_refused(name, sm.send(request), MALFORMED)
+    event = json.loads(request.body)
+    assert stored(probe, event) is None, f"{name}: a refused event was stored\n  requirement: {MALFORMED}"
+
+
+@must
+@spec(LOGON)
+@probe_mark
+def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe) -> None:
+    if not sm.evaluates_tokens:
+        pytest.skip("the receiver is not declared to evaluate tokens (--servicemobility-evaluates-jwt)")
+    request = MALFORMATIONS["jwt-wrong-key"].build(sm.context())
+    check_refused("jwt-wrong-key", sm.send(request), LOGON)
+    assert stored(probe, json.loads(request.body)) is None, f"stored despite a bad token\n  requirement: {LOGON}"
