@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         config = from_mapping({
             "stock": {"enabled": False},
-            "erp": {"amqp_url": args.amqp_url, "customer_queue": queue, "subscription_queue": other,
+            "erp": {"enabled": True, "amqp_url": args.amqp_url, "customer_queue": queue, "subscription_queue": other,
                     "dead_letter_exchange": exchange, "prefetch": args.prefetch, "batch_size": args.batch_size},
         })
         topology = amqp.Topology.from_config(config.erp)

@@ -77,7 +77,7 @@ def kit_run(body: bytes, workdir: Path, tls_dir: Path) -> tuple[float, float]:
     tls = make_tls(tls_dir)
     config = {"storage": {"data_dir": str(workdir / "data")}, "server": {"workers": 2, "threads": 4},
               "stock": {"enabled": False},
-              "s360": {"auth": AUTH.mode.value, "login": AUTH.login, "password": AUTH.password}}
+              "s360": {"enabled": True, "auth": AUTH.mode.value, "login": AUTH.login, "password": AUTH.password}}
     elapsed = []
     with running_receiver(config, workdir, tls=tls) as receiver, S360Platform(
         f"{receiver.url}/s360/inventory", auth=AUTH, ca_bundle=str(tls.ca),

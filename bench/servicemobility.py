@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "server": {"workers": args.workers, "threads": args.server_threads, "bench_endpoint": True},
             "storage": {"url": f"sqlite:///{database}"},
             "stock": {"enabled": False},
-            "servicemobility": {"jwt": "hs256"},
+            "servicemobility": {"enabled": True, "jwt": "hs256"},
         }
         env = {"RECEIVER_SERVICEMOBILITY_SECRET": secret}
         print(f"servicemobility bench: {args.requests} requests per endpoint after {warmup} warm-up, "

@@ -65,7 +65,7 @@ def kit_run(body: bytes, workdir: Path, tls_dir: Path) -> float:
     """A fresh receiver on a fresh SQLite file; the client's time for one push. Returns seconds."""
     tls = make_tls(tls_dir)
     config = {"storage": {"data_dir": str(workdir / "data")}, "server": {"workers": 2, "threads": 4},
-              "stock": {"credential_headers": CREDENTIALS, "max_body_bytes": 256 * 2**20}}
+              "stock": {"enabled": True, "credential_headers": CREDENTIALS, "max_body_bytes": 256 * 2**20}}
     with running_receiver(config, workdir, tls=tls) as receiver:
         platform = StockPlatform(f"{receiver.url}/stock-push", credentials=CREDENTIALS, ca_bundle=str(tls.ca))
         try:

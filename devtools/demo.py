@@ -44,7 +44,7 @@ def receiver_config() -> dict[str, dict[str, Any]]:
         "server": {"workers": 2, "threads": 4},
         "storage": {"data_dir": str(WORKDIR / "data")},
         "api": {"token": API_TOKEN},
-        "stock": {"credential_headers": STOCK_CREDENTIALS, "max_body_bytes": STOCK_MAX_BODY},
+        "stock": {"enabled": True, "credential_headers": STOCK_CREDENTIALS, "max_body_bytes": STOCK_MAX_BODY},
     }
 
 

@@ -60,7 +60,8 @@ class ApiConfig:
 class StockConfig:
     """The aviation marketplace's stock push (stock-push.rst)."""
 
-    enabled: bool = True
+    # Every channel is off until enabled: a receiver exposes only the endpoints its owner asked for.
+    enabled: bool = False
     path: str = "/stock-push"
     # Header name → expected value. All are required; the customer chose them when registering.
     credential_headers: dict[str, str] = field(default_factory=dict)
@@ -76,7 +77,7 @@ ERP_FAULTS = ("", "kill-before-commit", "kill-after-commit")
 class ErpConfig:
     """The ERP's push notifications over AMQP (erp-amqp-push.md), consumed by ``inventory-receiver consume``."""
 
-    enabled: bool = True  # the read API routes; the consumer runs only as its own command
+    enabled: bool = False  # the read API routes; the consumer runs only as its own command
     amqp_url: str = ""  # holds the broker credentials: prefer RECEIVER_ERP_AMQP_URL
     customer_queue: str = "secom-customer-queue"
     subscription_queue: str = "secom-subscriptions-queue"
@@ -125,7 +126,7 @@ def _validate_erp(erp: ErpConfig) -> None:
 class ServiceMobilityConfig:
     """The field-service platform's webhooks: InventoryUsage/ and its eight sibling types."""
 
-    enabled: bool = True
+    enabled: bool = False
     base: str = "/servicemobility"  # the "REST Endpoint URI" path registered with the platform
     # Event type → its path under base; the others post to their type name, Activity to Activities.
     paths: dict[str, str] = field(default_factory=dict)
@@ -190,7 +191,7 @@ HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXY
 class S360Config:
     """S-360's inventory webhook: authentication exactly as set on the interface in its back office."""
 
-    enabled: bool = True
+    enabled: bool = False
     path: str = "/s360/inventory"  # the Url pasted in the back office
     auth: str = "NONE"  # NONE | BASIC_AUTH | API_KEY
     login: str = ""  # BASIC_AUTH: the login; API_KEY: the NAME of the header carrying the key

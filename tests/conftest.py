@@ -90,7 +90,10 @@ def receiver_config(store_url: str, **sections: dict[str, Any]) -> Config:
     document: dict[str, Any] = {
         "storage": {"url": store_url},
         "api": {"token": API_TOKEN},
-        "stock": {"credential_headers": STOCK_HEADERS},
+        "stock": {"enabled": True, "credential_headers": STOCK_HEADERS},
+        "s360": {"enabled": True},
+        "servicemobility": {"enabled": True},
+        "erp": {"enabled": True},
     }
     for name, values in sections.items():
         document[name] = {**document.get(name, {}), **values}

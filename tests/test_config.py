@@ -36,7 +36,7 @@ def test_environment_overrides_win_and_tables_are_json() -> None:
         ("[stock]\npth = '/x'\n", {}, "unknown key(s) ['pth']"),
         ("[stok]\n", {}, "unknown section(s) ['stok']"),
         ("[server]\nworkers = 'two'\n", {}, "[server] workers must be of type int"),
-        ("[stock]\ncredential_headers = {}\n", {}, "credential_headers is empty"),
+        ("[stock]\nenabled = true\ncredential_headers = {}\n", {}, "credential_headers is empty"),
         ("[stock.credential_headers]\nX-Key = 's'\n", {"RECEIVER_SERVER_WORKERS": "many"}, "RECEIVER_SERVER_WORKERS"),
         ("[server]\ncertfile = 'a.pem'\n[stock.credential_headers]\nX-Key = 's'\n", {}, "certfile and keyfile"),
         ("not toml = = 1", {}, "not valid TOML"),

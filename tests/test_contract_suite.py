@@ -33,7 +33,7 @@ def receiver(tmp_path_factory: pytest.TempPathFactory, tls: TLSFiles) -> Iterato
     config = {
         "storage": {"data_dir": str(workdir / "data")},
         "api": {"token": PROBE_TOKEN},
-        "stock": {"credential_headers": dict(line.split(": ") for line in CREDENTIALS), "max_body_bytes": LIMIT},
+        "stock": {"enabled": True, "credential_headers": dict(line.split(": ") for line in CREDENTIALS), "max_body_bytes": LIMIT},
     }
     with running_receiver(config, workdir, tls=tls) as running:
         yield running

@@ -59,7 +59,7 @@ LIMIT = 256 * 1024  # a small body limit, so that the oversize case stays small
 
 def section(auth: Auth, **values: Any) -> dict[str, Any]:
     """The [s360] section for an interface set up with ``auth`` in the back office."""
-    return {"auth": auth.mode.value, "login": auth.login, "password": auth.password, **values}
+    return {"enabled": True, "auth": auth.mode.value, "login": auth.login, "password": auth.password, **values}
 
 
 def send(client: FlaskClient, data: bytes | Any, headers: dict[str, str] | None = None,
@@ -261,13 +261,13 @@ def test_auth_none_accepts_anyone_and_says_so_at_start_up(make_client: Any, capl
 )
 def test_bad_s360_configuration_is_refused(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        from_mapping({"stock": {"enabled": False}, "s360": values})
+        from_mapping({"s360": {"enabled": True, **values}})
     assert message in str(caught.value)
 
 
 def test_the_password_comes_from_the_environment_and_is_masked(tmp_path: Path) -> None:
     path = tmp_path / "receiver.toml"
-    path.write_text('[stock]\nenabled = false\n[s360]\nauth = "API_KEY"\nlogin = "x-api-key"\n')
+    path.write_text('[s360]\nenabled = true\nauth = "API_KEY"\nlogin = "x-api-key"\n')
     config = load_config(path, {"RECEIVER_S360_PASSWORD": "from-env-key"})
     assert config.s360.password == "from-env-key"
     shown = _masked(config)["s360"]

@@ -24,14 +24,14 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_serving_without_certificate_is_refused_with_the_fix(tmp_path: Path) -> None:
-    config = write_toml(tmp_path / "receiver.toml", {"stock": {"credential_headers": STOCK_HEADERS}})
+    config = write_toml(tmp_path / "receiver.toml", {"stock": {"enabled": True, "credential_headers": STOCK_HEADERS}})
     result = cli(config, "serve")
     assert result.returncode == 2
     assert "certfile and keyfile are required" in result.stderr and "insecure_http" in result.stderr
 
 
 def test_plain_http_only_when_asked_and_with_a_warning(tmp_path: Path) -> None:
-    config = {"storage": {"data_dir": str(tmp_path / "data")}, "stock": {"credential_headers": STOCK_HEADERS}}
+    config = {"storage": {"data_dir": str(tmp_path / "data")}, "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}}
     with running_receiver(config, tmp_path, tls=None) as receiver:
         assert receiver.url.startswith("http://")
         assert requests.get(f"{receiver.url}/healthz", timeout=10).status_code == 200
@@ -41,7 +41,7 @@ def test_plain_http_only_when_asked_and_with_a_warning(tmp_path: Path) -> None:
 def test_an_oversize_body_gets_its_413_even_while_it_is_still_being_sent(tmp_path: Path) -> None:
     limit = 1024 * 1024
     config = {"storage": {"data_dir": str(tmp_path / "data")}, "api": {"token": API_TOKEN},
-              "stock": {"credential_headers": STOCK_HEADERS, "max_body_bytes": limit}}
+              "stock": {"enabled": True, "credential_headers": STOCK_HEADERS, "max_body_bytes": limit}}
     with running_receiver(config, tmp_path, tls=make_tls(tmp_path / "tls")) as receiver:
         sender = Sender(f"{receiver.url}/stock-push", ca_bundle=str(receiver.ca))
         huge = b'{"data": {"pn": [' + b'"x",' * (10 * limit) + b'"x"]}}'  # 40 MiB: far more than socket buffers
@@ -57,7 +57,7 @@ def test_an_oversize_body_gets_its_413_even_while_it_is_still_being_sent(tmp_pat
 
 def test_secrets_never_reach_the_server_log(tmp_path: Path) -> None:
     config = {"storage": {"data_dir": str(tmp_path / "data")}, "api": {"token": API_TOKEN},
-              "stock": {"credential_headers": STOCK_HEADERS}}
+              "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}}
     with running_receiver(config, tmp_path, tls=make_tls(tmp_path / "tls")) as receiver:
         sender = Sender(f"{receiver.url}/stock-push", ca_bundle=str(receiver.ca))
         push = StockGenerator(seed=5).first_push(3)
@@ -73,7 +73,7 @@ def test_secrets_never_reach_the_server_log(tmp_path: Path) -> None:
 def test_check_config_masks_secrets(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "receiver.toml", {
         "storage": {"url": "postgresql://app:db-password@db.internal/inventory"},
-        "api": {"token": API_TOKEN}, "stock": {"credential_headers": STOCK_HEADERS}})
+        "api": {"token": API_TOKEN}, "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}})
     result = cli(config, "check-config")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
@@ -88,7 +88,7 @@ def test_a_rejected_delivery_can_be_reapplied_after_a_fix(tmp_path: Path) -> Non
 
     config_path = write_toml(tmp_path / "receiver.toml", {
         "storage": {"data_dir": str(tmp_path / "data")}, "api": {"token": API_TOKEN},
-        "stock": {"credential_headers": STOCK_HEADERS}})
+        "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}})
     client = create_app(load_config(config_path)).test_client()
     push = StockGenerator(seed=9).first_push(4)
     # The platform sent the right data with a media type the receiver refused: the body is kept.

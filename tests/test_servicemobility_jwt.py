@@ -296,7 +296,7 @@ def test_when_the_jwks_cannot_be_fetched_the_answer_is_500_so_the_platform_retri
 )
 def test_bad_configuration_is_refused_naming_the_key(section: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        from_mapping({"stock": {"enabled": False}, "servicemobility": section})
+        from_mapping({"servicemobility": {"enabled": True, **section}})
     assert "[servicemobility]" in str(caught.value) and message in str(caught.value)
 
 
@@ -319,7 +319,7 @@ def test_keys_that_cannot_be_used_are_refused_at_start(tmp_path: Path, ec_key: A
 
 
 def test_the_secret_comes_from_the_environment_and_is_masked() -> None:
-    config = from_mapping({"stock": {"enabled": False}, "servicemobility": {"jwt": "hs256"}},
+    config = from_mapping({"stock": {"enabled": False}, "servicemobility": {"enabled": True, "jwt": "hs256"}},
                           {"RECEIVER_SERVICEMOBILITY_SECRET": SECRET})
     assert config.servicemobility.secret == SECRET
     shown = json.dumps(_masked(config))

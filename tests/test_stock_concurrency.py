@@ -24,7 +24,7 @@ def test_eight_clients_resending_the_same_pushes_get_200_and_exact_state(store_u
         "server": {"workers": 3, "threads": 4},
         "storage": {"url": store_url},
         "api": {"token": API_TOKEN},
-        "stock": {"credential_headers": STOCK_HEADERS},
+        "stock": {"enabled": True, "credential_headers": STOCK_HEADERS},
     }
     with running_receiver(config, tmp_path, tls=make_tls(tmp_path / "tls")) as receiver:
 
