@@ -8,6 +8,8 @@ check was as expected.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -18,13 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from devtools.junit import outcomes
-from devtools.serving import RunningReceiver, make_tls, running_receiver
+from devtools.serving import RunningReceiver, broker_reachable, make_tls, running_consumer, running_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "demo-run"
 API_TOKEN = "demo-read-token"
 STOCK_CREDENTIALS = {"X-Stock-User": "demo-mro", "X-Stock-Key": "demo-stock-key"}
 STOCK_MAX_BODY = 8 * 1024 * 1024  # small, so the oversize case is quick to send
+S360_PATH = "/s360/inventory"
+S360_AUTH = "api-key:x-api-key:demo-s360-key"  # as set on the interface in S-360's back office
+SM_BASE = "/servicemobility"
+SM_SECRET = "demo-servicemobility-hs256-secret-0123456789"  # HS256 needs at least 32 bytes
+AMQP_URL = os.environ.get("DEMO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+ERP_QUEUES = {"customer_queue": "demo.secom-customer-queue", "subscription_queue": "demo.secom-subscriptions-queue"}
 
 
 @dataclass
@@ -39,12 +47,16 @@ class ChannelRun:
     note: str = ""
 
 
-def receiver_config() -> dict[str, dict[str, Any]]:
+def receiver_config(with_erp: bool) -> dict[str, dict[str, Any]]:
+    login, password = S360_AUTH.split(":")[1:]
     return {
         "server": {"workers": 2, "threads": 4},
         "storage": {"data_dir": str(WORKDIR / "data")},
         "api": {"token": API_TOKEN},
         "stock": {"enabled": True, "credential_headers": STOCK_CREDENTIALS, "max_body_bytes": STOCK_MAX_BODY},
+        "s360": {"enabled": True, "path": S360_PATH, "auth": "API_KEY", "login": login, "password": password},
+        "servicemobility": {"enabled": True, "base": SM_BASE, "jwt": "hs256", "secret": SM_SECRET},
+        "erp": {"enabled": with_erp, "amqp_url": AMQP_URL if with_erp else "", **ERP_QUEUES},
     }
 
 
@@ -65,27 +77,81 @@ def run_stock(receiver: RunningReceiver) -> ChannelRun:
     return run
 
 
+def run_s360(receiver: RunningReceiver) -> ChannelRun:
+    from simulator.s360 import Auth, FakeClock, run_scenario
+
+    results = run_scenario(f"{receiver.url}{S360_PATH}", auth=Auth.parse(S360_AUTH), scenario="all", products=150,
+                           batch_size=50, clock=FakeClock(), seed=int(time.time()), ca_bundle=str(receiver.ca))
+    run = ChannelRun("S-360 webhook", sent=len(results), as_expected=sum(r.ok for r in results))
+    run.unexpected = [f"{r.name}: {r.status or r.error} (expected {r.expected.describe()})"
+                      for r in results if not r.ok]
+    run.note = f"{sum(r.items for r in results if r.ok and r.status == 200):,} products accepted"
+    return run
+
+
+def run_servicemobility(receiver: RunningReceiver) -> ChannelRun:
+    from simulator.servicemobility import ServiceMobilityPlatform, TokenSigner, run_scenario
+
+    platform = ServiceMobilityPlatform(f"{receiver.url}{SM_BASE}", signer=TokenSigner(SM_SECRET),
+                                       ca_bundle=str(receiver.ca))
+    try:
+        results = run_scenario(platform, "all", events=3, seed=int(time.time()), evaluates_tokens=True)
+    finally:
+        platform.close()
+    run = ChannelRun("ServiceMobility", sent=len(results), as_expected=sum(r.ok for r in results))
+    run.unexpected = [f"{r.name}: {r.status} (expected {r.expected.describe()})" for r in results if not r.ok]
+    run.note = "9 event types, JWT HS256 evaluated, token attacks refused"
+    return run
+
+
+def run_erp(_receiver: RunningReceiver) -> ChannelRun:
+    from simulator.erp import ErpPublisher, ScenarioOptions, run_scenario
+
+    with ErpPublisher(AMQP_URL, **ERP_QUEUES) as publisher:
+        results = run_scenario(publisher, "all", ScenarioOptions(seed=int(time.time()) % 1000, duplicates=True))
+        deadline = time.monotonic() + 60
+        while any(publisher.declare_passive().values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = sum(publisher.declare_passive().values())
+    run = ChannelRun("ERP over AMQP", sent=len(results), as_expected=sum(r.confirmed for r in results))
+    run.unexpected = [f"{r.name}: {r.error}" for r in results if not r.confirmed]
+    if left:
+        run.unexpected.append(f"{left} message(s) still queued after 60 s")
+    dead = sum(1 for r in results if r.expected == "dead-letter")
+    run.note = f"all confirmed and consumed; {dead} poison message(s) dead-lettered by design"
+    return run
+
+
 CHANNELS: dict[str, Callable[[RunningReceiver], ChannelRun]] = {
     "stock": run_stock,
+    "s360": run_s360,
+    "servicemobility": run_servicemobility,
+    "erp": run_erp,
 }
 
 
-def contract_args(receiver: RunningReceiver) -> list[str]:
+def contract_args(receiver: RunningReceiver, with_erp: bool) -> list[str]:
     args = ["--receiver-url", receiver.url, "--ca-bundle", str(receiver.ca),
             "--state-probe", f"{receiver.url}/api", "--state-probe-header", f"Authorization: Bearer {API_TOKEN}",
-            "--stock-max-body-bytes", str(STOCK_MAX_BODY)]
+            "--stock-max-body-bytes", str(STOCK_MAX_BODY),
+            "--s360-path", S360_PATH, "--s360-auth", S360_AUTH,
+            "--servicemobility-base", SM_BASE, "--servicemobility-secret", SM_SECRET,
+            "--servicemobility-evaluates-jwt"]
     for name, value in STOCK_CREDENTIALS.items():
         args += ["--stock-headers", f"{name}: {value}"]
+    if with_erp:
+        args += ["--amqp-url", AMQP_URL, "--erp-customer-queue", ERP_QUEUES["customer_queue"],
+                 "--erp-subscription-queue", ERP_QUEUES["subscription_queue"]]
     return args
 
 
-def run_contract(receiver: RunningReceiver) -> tuple[dict[str, dict[str, int]], float, int]:
+def run_contract(receiver: RunningReceiver, with_erp: bool) -> tuple[dict[str, dict[str, int]], float, int]:
     """The contract suite, exactly as a customer runs it; returns counts by level and outcome."""
     junit = WORKDIR / "contract-junit.xml"
     started = time.perf_counter()
     process = subprocess.run(
         [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-q", "-p", "no:cacheprovider",
-         f"--junitxml={junit}", *contract_args(receiver)],
+         f"--junitxml={junit}", *contract_args(receiver, with_erp)],
         cwd=WORKDIR, capture_output=True, text=True, timeout=600,
     )
     seconds = time.perf_counter() - started
@@ -104,17 +170,25 @@ def main() -> int:
     WORKDIR.mkdir(exist_ok=True)
     tls = make_tls(WORKDIR / "tls")
     print(f"local CA and server certificate in {WORKDIR / 'tls'}")
+    with_erp = broker_reachable(AMQP_URL)
     runs: list[ChannelRun] = []
-    with running_receiver(receiver_config(), WORKDIR, tls=tls) as receiver:
+    with running_receiver(receiver_config(with_erp), WORKDIR, tls=tls) as receiver, contextlib.ExitStack() as stack:
         print(f"receiver up at {receiver.url} (HTTPS, SQLite in {WORKDIR / 'data'}), log: {receiver.log}")
+        if with_erp:
+            consumer_log = stack.enter_context(running_consumer(receiver.config_path, WORKDIR))
+            print(f"ERP consumer up on {AMQP_URL.split('@')[-1]}, log: {consumer_log}")
         for name, run in CHANNELS.items():
+            if name == "erp" and not with_erp:
+                runs.append(ChannelRun("ERP over AMQP", note=f"SKIPPED: no AMQP broker at {AMQP_URL.split('@')[-1]}; "
+                                       "start one (`rabbitmq-server -detached`) or set DEMO_AMQP_URL"))
+                continue
             print(f"simulating the {name} platform …", flush=True)
             began = time.perf_counter()
             result = run(receiver)
             result.seconds = time.perf_counter() - began
             runs.append(result)
         print("running the contract suite against it …", flush=True)
-        contract, contract_seconds, contract_code = run_contract(receiver)
+        contract, contract_seconds, contract_code = run_contract(receiver, with_erp)
 
     print("\n" + "=" * 86)
     print(f"{'channel':<22}{'sent':>6}{'as expected':>13}{'unexpected':>12}{'time':>9}  note")

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 import trustme
@@ -131,3 +132,38 @@ def _wait_healthy(running: RunningReceiver, timeout: float) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"the receiver did not answer within {timeout} s:\n{running.log_text()}")
+
+
+def broker_reachable(amqp_url: str, timeout: float = 2.0) -> bool:
+    """Whether something listens at the AMQP URL's host and port."""
+    parsed = urlparse(amqp_url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def running_consumer(config_path: Path, workdir: Path, *, startup_timeout: float = 30.0) -> Iterator[Path]:
+    """Start ``inventory-receiver consume`` with this config, wait until it consumes (its topology is
+    then declared), yield its log file, and stop it with SIGTERM (it finishes what is in hand)."""
+    log_path = workdir / "consumer.log"
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "receiver", "--config", str(config_path), "consume"],
+                                   stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=workdir)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while "erp: consuming" not in log_path.read_text(encoding="utf-8", errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the consumer did not start consuming:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        yield log_path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -31,7 +31,8 @@ def test_serving_without_certificate_is_refused_with_the_fix(tmp_path: Path) -> 
 
 
 def test_plain_http_only_when_asked_and_with_a_warning(tmp_path: Path) -> None:
-    config = {"storage": {"data_dir": str(tmp_path / "data")}, "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}}
+    config = {"storage": {"data_dir": str(tmp_path / "data")},
+              "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}}
     with running_receiver(config, tmp_path, tls=None) as receiver:
         assert receiver.url.startswith("http://")
         assert requests.get(f"{receiver.url}/healthz", timeout=10).status_code == 200
