@@ -71,19 +71,25 @@ class Topology:
     queues: dict[str, ObjectKind]
     dead_letter_exchange: str
     dead_letter_suffix: str
+    single_active_consumer: bool = False
 
     @classmethod
     def from_config(cls, config: ErpConfig) -> Topology:
         return cls({config.customer_queue: erp.CUSTOMER, config.subscription_queue: erp.SUBSCRIPTION},
-                   config.dead_letter_exchange, config.dead_letter_suffix)
+                   config.dead_letter_exchange, config.dead_letter_suffix, config.single_active_consumer)
 
     def dead_letter_queue(self, queue: str) -> str:
         return queue + self.dead_letter_suffix
 
-    def arguments(self, queue: str) -> dict[str, str]:
+    def arguments(self, queue: str) -> dict[str, str | bool]:
         """The arguments the consumer declares its queue with."""
-        return {"x-dead-letter-exchange": self.dead_letter_exchange,
-                "x-dead-letter-routing-key": self.dead_letter_queue(queue)}
+        arguments: dict[str, str | bool] = {"x-dead-letter-exchange": self.dead_letter_exchange,
+                                            "x-dead-letter-routing-key": self.dead_letter_queue(queue)}
+        if self.single_active_consumer:
+            # RabbitMQ delivers to one consumer at a time, the others standing by: the ERP's order
+            # within a queue (two full states of one id) is kept across several consumer processes.
+            arguments["x-single-active-consumer"] = True
+        return arguments
 
     def declare(self, channel: BlockingChannel) -> None:
         """Declare the exchange and the queues (idempotent); TopologyError when one exists otherwise."""

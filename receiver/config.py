@@ -84,6 +84,10 @@ class ErpConfig:
     # Declare the queues (durable, dead-lettering to <queue><dead_letter_suffix> through
     # dead_letter_exchange) and the dead-letter exchange and queues; false = only check they exist.
     declare_topology: bool = True
+    # Several consumer processes on the same queues: by default they compete (each message goes to one
+    # of them; two states of one id may then be applied out of order). true declares the queues with
+    # x-single-active-consumer: one consumes, the others take over if it goes — order kept.
+    single_active_consumer: bool = False
     dead_letter_exchange: str = "secom.dead-letter"
     dead_letter_suffix: str = ".dead-letter"
     prefetch: int = 500  # unacknowledged messages the broker may hand the consumer at once
