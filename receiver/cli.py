@@ -8,6 +8,9 @@ import logging
 import os
 import sys
 from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
 
 from receiver import amqp, storage
 from receiver.app import CHANNELS
@@ -37,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config(args)
     print(json.dumps(_masked(config), indent=2))
-    print(f"storage: {storage.Store(config.storage_url).describe()}", file=sys.stderr)
+    print(f"storage: {_described(config.storage_url)}", file=sys.stderr)
     return 0
 
 
@@ -98,9 +101,20 @@ def _masked(config: Config) -> dict[str, Any]:
     document["erp"]["amqp_url"] = amqp.masked_url(config.erp.amqp_url)  # erp: broker credentials
     document["servicemobility"]["secret"] = "***" if config.servicemobility.secret else ""
     document["s360"]["password"] = "***" if config.s360.password else ""  # s360: password or API key
+    if config.servicemobility.jwks_url:  # may carry credentials in its user part or query
+        parts = urlsplit(config.servicemobility.jwks_url)
+        document["servicemobility"]["jwks_url"] = f"{parts.scheme}://{parts.hostname}{parts.path}" + (
+            "?***" if parts.query else "")
     if config.storage.url:
-        document["storage"]["url"] = storage.Store(config.storage.url).describe()
+        document["storage"]["url"] = _described(config.storage.url)
     return document
+
+
+def _described(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(not a database URL)"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -375,6 +375,9 @@ def _validate(config: Config) -> None:
         for name, value in stock.credential_headers.items():
             if not name.strip() or not value:
                 raise ConfigError(f"[stock] credential header {name!r} needs a non-empty name and value")
+            if not set(name) <= HEADER_NAME_CHARS:
+                raise ConfigError(f"[stock] credential header name {name!r} cannot be sent: use letters, digits "
+                                  "and '-' (a '_' makes gunicorn drop the header, so every push would be 401)")
         if stock.max_body_bytes < 1024:
             raise ConfigError("[stock] max_body_bytes must be at least 1024")
     _validate_erp(config.erp)

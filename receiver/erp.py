@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from receiver import storage
 from receiver.config import ErpConfig
 from receiver.errors import InvalidPayload, MalformedBody, ReceiverError
+from receiver.web import parse_json
 
 CHANNEL = "erp"
 
@@ -217,44 +218,17 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {literal} is out of range")
-    return value
-
-
 def parse(kind: ObjectKind, body: bytes) -> ErpObject:
     """Read one message: a UTF-8 JSON object with a usable ``id``. Anything else can never be stored and
     raises :class:`MalformedBody` / :class:`InvalidPayload` (the consumer dead-letters it)."""
-    if not body.strip():
-        raise MalformedBody("the message body is empty; a JSON object was expected")
-    try:
-        text = body.decode("utf-8-sig")  # RFC 8259 §8.1: a parser MAY ignore a byte order mark
-    except UnicodeDecodeError as exc:
-        raise MalformedBody(f"the message body is not UTF-8 text: {exc}") from None
-    try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(f"the message body is not valid JSON: {exc.msg} (line {exc.lineno}, "
-                            f"column {exc.colno})") from None
-    except (ValueError, RecursionError) as exc:
-        raise MalformedBody(f"the message body is not valid JSON: {exc or 'nested too deeply'}") from None
+    document = parse_json(body)
     if not isinstance(document, dict):
         raise InvalidPayload(f"the message must be one JSON object (a {kind.name}), not {_json_type(document)}",
                              problems=[{"path": [], "message": f"Not an object: {_json_type(document)}."}])
     object_id = _object_id(document)
-    try:
-        canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    except UnicodeEncodeError:
-        raise MalformedBody("the message holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): "
-                            "not Unicode text") from None
-    obj = ErpObject(kind, object_id, document, text, digest)
+    canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    obj = ErpObject(kind, object_id, document, body.decode("utf-8-sig"), digest)
     if kind is SUBSCRIPTION:
         _read_bag(obj)
         _read_engaged_party(obj)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Blueprint, Flask, Response, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
-from marshmallow.validate import Equal, Length, OneOf
+from marshmallow.validate import Equal, Length, OneOf, Range
 
 from receiver import storage
 from receiver.config import ConfigError, ServiceMobilityConfig
@@ -123,7 +124,10 @@ class TokenCheck:
                 options={"require": ["exp"], "enforce_minimum_key_length": True},
             )
         except jwt.PyJWKClientConnectionError as exc:
-            raise TokenKeysUnavailable(f"the JWKS could not be fetched to check the token: {exc}") from None
+            # The sender sees only that the keys are unavailable; the log names the host, never the
+            # URL (it may carry credentials).
+            log.warning("JWKS unavailable: %s", exc)
+            raise TokenKeysUnavailable("the signing keys (JWKS) could not be fetched to check the token") from None
         except jwt.PyJWTError as exc:
             raise InvalidLogon(f"{type(exc).__name__}: {exc}") from None
 
@@ -138,7 +142,8 @@ class JWKSClient(jwt.PyJWKClient):
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise jwt.PyJWKClientConnectionError(f"{self.uri}: {exc}") from exc
+            host = urlsplit(self.uri).hostname
+            raise jwt.PyJWKClientConnectionError(f"JWKS host {host}: {type(exc).__name__}") from exc
 
 
 def _config_error(message: str) -> ConfigError:
@@ -227,7 +232,10 @@ class DateTime(fields.Field):
             moment = datetime.fromisoformat(f"{match[1]}T{match[2]}{(match[3] or 'Z').upper()}")
         except ValueError:
             raise ValidationError(f"Not a valid date and time: {value!r}.") from None
-        moment = moment.astimezone(UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+            raise ValidationError(f"Not a valid date and time: {value!r}.") from None
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -242,7 +250,9 @@ class Code(fields.String):
 
 def _quantity() -> fields.Float:
     # Decimals; not required, since a quantity the platform leaves out is no reason to lose the usage.
-    return fields.Float(allow_none=True, load_default=None)
+    # Bounded to what the stored NUMERIC column holds, so a huge value is a 422, not a failed write.
+    return fields.Float(allow_none=True, load_default=None, validate=Range(-1e14, 1e14, min_inclusive=False,
+                                                                             max_inclusive=False))
 
 
 class _KeepsUnknown(Schema):

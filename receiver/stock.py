@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, jsonify, request
-from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from receiver import storage
 from receiver.api import int_arg
@@ -103,22 +103,45 @@ def _uuids_canonical(values: list[str]) -> bool:
     return UUIDS_RE.fullmatch("\n".join(values) + "\n") is not None
 
 
+INT_RANGE = range(-(2**31), 2**31)  # the stored INTEGER columns (int4 on PostgreSQL)
+MAX_NUMBER = 1e14  # priceUsd and quantity: NUMERIC(18, 4) on PostgreSQL
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+
+
 def _integer(value: int | float) -> int:
     if type(value) is float and not value.is_integer():
+        raise ValueError(value)
+    if int(value) not in INT_RANGE:
         raise ValueError(value)
     return int(value)
 
 
+def _integers_in_range(values: list[Any]) -> bool:
+    return all(type(v) is int for v in values) and (not values or INT_RANGE.start <= min(values)
+                                                    and max(values) < INT_RANGE.stop)
+
+
+def _numbers_in_range(values: list[Any]) -> bool:
+    return not values or (min(values) > -MAX_NUMBER and max(values) < MAX_NUMBER)
+
+
+def _number(value: int | float) -> int | float:
+    if not -MAX_NUMBER < value < MAX_NUMBER:
+        raise ValueError(value)
+    return value
+
+
 def _date(value: str) -> str:
     text = _dashes(value)
-    if len(text) != 10:
+    if not DATE_RE.fullmatch(text):
         raise ValueError(value)
     return date.fromisoformat(text).isoformat()
 
 
 def _timestamp(value: str) -> str:
     text = _dashes(value)
-    if len(text) != 19 or text[10] not in " T":
+    if not TIMESTAMP_RE.fullmatch(text):  # no zone, no fraction: the document's format
         raise ValueError(value)
     return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -145,8 +168,8 @@ STRING, NUMBERS = (str,), (int, float)
 TEXT = Kind("a string", STRING)
 CODE = Kind("a string", STRING, _dashes, _ascii)
 UPPER_CODE = Kind("a string", STRING, _upper_code)
-INTEGER = Kind("an integer", NUMBERS, _integer, lambda values: all(type(v) is int for v in values))
-NUMBER = Kind("a number", NUMBERS)
+INTEGER = Kind("an integer (32-bit)", NUMBERS, _integer, _integers_in_range)
+NUMBER = Kind("a number (below 10^14)", NUMBERS, _number, _numbers_in_range)
 BOOLEAN = Kind("a boolean (true or false)", (bool,))
 DATE = Kind("a date (YYYY-MM-DD)", STRING, _date)
 TIMESTAMP = Kind("a date and time (YYYY-MM-DD HH:MM:SS)", STRING, _timestamp)
@@ -209,6 +232,8 @@ def _iata(value: str) -> bool:
     return IATA_RE.fullmatch(value) is not None
 
 
+MAX_WARNED_VALUES = 100  # per column: a push can carry 100,000 distinct unknown values
+
 WARNINGS: dict[str, tuple[Callable[[str], bool], str]] = {
     "condition": (CONDITIONS.__contains__, "not a known condition code (kept as sent)"),
     "unit": (_unit_known, "not a known unit of measure (kept as sent)"),
@@ -237,23 +262,30 @@ class Column(fields.Field):
         return values
 
 
+EXTRA = "\x00extra"  # where pre_load puts the columns the document does not define (no JSON key clashes)
+
+
 class _ColumnChecks(Schema):
     """``data``: one array per column, all of the same length; unknown columns kept."""
 
     class Meta:
-        unknown = INCLUDE
+        unknown = EXCLUDE  # pre_load has moved every unknown column into EXTRA
 
     error_messages = {"type": "Not an object: data must map each column name to an array of values."}
+    extra = fields.Dict(data_key=EXTRA, load_default=dict)
 
     @pre_load
-    def alias_key(self, data: Any, **_: Any) -> Any:
-        if isinstance(data, dict) and ALIAS in data:
-            data = dict(data)
+    def alias_key_and_extra_columns(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if ALIAS in data:
             alias = data.pop(ALIAS)
             if KEY not in data:
                 data[KEY] = alias
             elif data[KEY] != alias:
                 raise ValidationError({ALIAS: [f"Differs from {KEY}: send one of the two, or equal ones."]})
+        data[EXTRA] = {name: data.pop(name) for name in list(data) if name not in COLUMNS}
         return data
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)
@@ -336,9 +368,8 @@ def validate(document: Any) -> StockPush:
             f"the push was rejected: {len(problems)} problem(s); nothing was applied", problems=problems
         ) from None
     data = loaded["data"]
-    columns = {name: values for name, values in data.items() if name in STORED}
-    extra = {name: values for name, values in data.items() if name not in STORED}
-    push = StockPush(columns, extra)
+    extra = data.pop("extra")
+    push = StockPush(data, extra)
     push.warnings = _warnings(push)
     return push
 
@@ -351,11 +382,18 @@ def _warnings(push: StockPush) -> list[dict[str, Any]]:
             found.append({"column": name, "message": "column not sent: stored as null on every row"})
     for name, (known, message) in WARNINGS.items():
         values = push.columns.get(name, [])
-        unknown = {value for value in Counter(values) if value is not None and not known(value)}
-        for value in unknown:
-            rows = [i for i, v in enumerate(values) if v == value]
+        unknown = {value for value in set(values) if value is not None and not known(value)}
+        rows_by_value: dict[str, list[int]] = {}
+        if unknown:
+            for i, value in enumerate(values):
+                if value in unknown:
+                    rows_by_value.setdefault(value, []).append(i)
+        for value, rows in list(rows_by_value.items())[:MAX_WARNED_VALUES]:
             found.append({"column": name, "value": value, "message": message,
                           "rows": len(rows), "first_rows": rows[:10]})
+        if len(rows_by_value) > MAX_WARNED_VALUES:
+            found.append({"column": name, "message": f"{len(rows_by_value) - MAX_WARNED_VALUES} more values "
+                          f"{message}", "rows": sum(map(len, list(rows_by_value.values())[MAX_WARNED_VALUES:]))})
     for name in push.extra:
         found.append({"column": name, "message": "column not in the document: kept as sent"})
     return found

@@ -22,6 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from receiver.config import ConfigError
 from receiver.errors import StorageFailure
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ metadata = sa.MetaData()
 # date/time/number types on PostgreSQL. Values are bound as the validated strings/numbers on both.
 Date = sa.String(10).with_variant(sa.Date(), "postgresql")
 Timestamp = sa.String(19).with_variant(sa.DateTime(), "postgresql")
-Money = sa.Float().with_variant(sa.Numeric(18, 4, asdecimal=False), "postgresql")
+Decimal = sa.Float().with_variant(sa.Numeric(18, 4, asdecimal=False), "postgresql")  # |value| < 10^14
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
 
 # Every delivery on every channel: when, what came of it, why, counts; the raw body of rejected ones.
@@ -74,7 +75,7 @@ stock = sa.Table(
     sa.Column("pn", sa.Text),
     sa.Column("description", sa.Text),
     sa.Column("condition", sa.Text),
-    sa.Column("price_usd", Money),
+    sa.Column("price_usd", Decimal),
     sa.Column("sn", sa.Text),
     sa.Column("mfr", sa.Text),
     sa.Column("mro_approval_no", sa.Text),
@@ -84,7 +85,7 @@ stock = sa.Table(
     sa.Column("last_operator", sa.Text),
     sa.Column("last_msn", sa.Text),
     sa.Column("incident_related", sa.Boolean),
-    sa.Column("quantity", Money),
+    sa.Column("quantity", Decimal),
     sa.Column("unit", sa.Text),
     sa.Column("date_of_manufacture", Date),
     sa.Column("time_remaining", sa.Integer),
@@ -104,16 +105,21 @@ class Store:
     """An engine plus the transaction discipline of its backend."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 30_000) -> None:
-        self.url = sa.make_url(url)
+        try:
+            self.url = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            raise ConfigError("[storage] url is not a database URL: use sqlite:///FILE or "
+                              "postgresql://user:password@host:5432/dbname") from None
+        if self.url.drivername in ("postgres", "postgresql"):  # "postgres://" is a common spelling
+            self.url = self.url.set(drivername="postgresql+psycopg")
         if self.url.get_backend_name() == "sqlite":
             self.engine = _sqlite_engine(self.url, busy_timeout_ms)
         elif self.url.get_backend_name() == "postgresql":
-            if self.url.drivername == "postgresql":
-                self.url = self.url.set(drivername="postgresql+psycopg")
             # Positional parameters let bulk writes pass row tuples straight to the driver.
             self.engine = sa.create_engine(self.url, paramstyle="format", pool_pre_ping=True)
         else:
-            raise ValueError(f"unsupported storage URL {url!r}: use sqlite:///FILE or postgresql://…")
+            raise ConfigError(f"[storage] url {self.describe()!r} is not supported: use sqlite:///FILE or "
+                              "postgresql://…")
 
     @property
     def backend(self) -> str:
@@ -157,7 +163,7 @@ class Store:
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
-    if url.database and url.database != ":memory:":
+    if url.database and url.database != ":memory:" and not url.query.get("uri"):  # a file: URI is left as is
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
@@ -442,7 +448,6 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
 # UTC date-times: the validated text ``YYYY-MM-DDTHH:MM:SS.fffZ`` on SQLite (sorts as time), a real
 # timestamp on PostgreSQL. Quantities: decimals.
 UtcTime = sa.String(24).with_variant(sa.DateTime(timezone=True), "postgresql")
-Quantity = sa.Float().with_variant(sa.Numeric(18, 4, asdecimal=False), "postgresql")
 
 # Every event received, once per (source, id) — the duplicate key — with its envelope as received.
 servicemobility_events = sa.Table(
@@ -479,10 +484,10 @@ servicemobility_usage = sa.Table(
     sa.Column("prod_num", sa.Text, nullable=False),
     sa.Column("serial_num", sa.Text),
     sa.Column("batch_num", sa.Text),
-    sa.Column("in_qty", Quantity),
-    sa.Column("out_qty", Quantity),
-    sa.Column("inventory_qty", Quantity),
-    sa.Column("reported_damaged_qty", Quantity),
+    sa.Column("in_qty", Decimal),
+    sa.Column("out_qty", Decimal),
+    sa.Column("inventory_qty", Decimal),
+    sa.Column("reported_damaged_qty", Decimal),
     sa.Column("disposition_reasons", sa.JSON),
     sa.Index("ix_servicemobility_usage_product", "prod_num", "storage_location_id"),
     sa.Index("ix_servicemobility_usage_object", "ref_module", "ref_obj_id", "modified_utc"),

@@ -7,6 +7,8 @@ import functools
 import hmac
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -114,24 +116,44 @@ def require_json_media_type() -> None:
 
 
 def parse_json(body: bytes) -> Any:
-    """JSON text (UTF-8, -16 or -32) → Python value, or 400 saying where the text breaks."""
+    """JSON text (UTF-8; a byte order mark is ignored, RFC 8259 §8.1) → Python value, or MalformedBody
+    saying why. It also refuses what Python's json module lets through but JSON does not allow and no
+    column can hold: NaN, Infinity, numbers out of range, lone UTF-16 surrogate escapes."""
     if not body.strip():
         raise MalformedBody("the body is empty; a JSON document was expected")
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"the body is not UTF-8 text: {exc}") from None
+    try:
+        document = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise MalformedBody(
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits, NaN or Infinity
-        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+            f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits; deep nesting
+        raise MalformedBody(f"the body is not valid JSON: {exc or 'nested too deeply'}") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then look for a lone one
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedBody("the body holds a lone UTF-16 surrogate escape (\\ud800-\\udfff): "
+                                "not Unicode text") from None
+    return document
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _no_constant(name: str) -> Any:
     # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not, and no database column wants them.
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {literal} is out of range")
+    return value
 
 
 def logs_rejections(store: storage.Store, channel: str) -> Callable[[F], F]:

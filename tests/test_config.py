@@ -40,6 +40,7 @@ def test_environment_overrides_win_and_tables_are_json() -> None:
         ("[stock.credential_headers]\nX-Key = 's'\n", {"RECEIVER_SERVER_WORKERS": "many"}, "RECEIVER_SERVER_WORKERS"),
         ("[server]\ncertfile = 'a.pem'\n[stock.credential_headers]\nX-Key = 's'\n", {}, "certfile and keyfile"),
         ("not toml = = 1", {}, "not valid TOML"),
+        ("[stock]\nenabled = true\n[stock.credential_headers]\nX_Api_Key = 's'\n", {}, "gunicorn drop"),
     ],
 )
 def test_bad_configuration_is_refused_with_a_message_naming_the_key(

@@ -255,17 +255,17 @@ def test_text_with_nul_characters_is_stored(store: storage.Store, client: FlaskC
 
 
 @pytest.mark.parametrize(("body", "reason"), [
-    (b"", "malformed body: the message body is empty; a JSON object was expected"),
-    (b"  \n", "malformed body: the message body is empty; a JSON object was expected"),
-    (b'{"id": "1", "name": "\xde\xfc"}', "malformed body: the message body is not UTF-8 text: "),
-    (b'{"id": "1",', "malformed body: the message body is not valid JSON: Expecting property name enclosed in "
+    (b"", "malformed body: the body is empty; a JSON document was expected"),
+    (b"  \n", "malformed body: the body is empty; a JSON document was expected"),
+    (b'{"id": "1", "name": "\xde\xfc"}', "malformed body: the body is not UTF-8 text: "),
+    (b'{"id": "1",', "malformed body: the body is not valid JSON: Expecting property name enclosed in "
                      "double quotes (line 1, column 12)"),
-    (b'{"id": "1", "x": NaN}', "malformed body: the message body is not valid JSON: NaN is not a JSON value"),
-    (b'{"id": "1", "x": -1e400}', "malformed body: the message body is not valid JSON: the number -1e400 is out "
+    (b'{"id": "1", "x": NaN}', "malformed body: the body is not valid JSON: NaN is not a JSON value"),
+    (b'{"id": "1", "x": -1e400}', "malformed body: the body is not valid JSON: the number -1e400 is out "
                                  "of range"),
-    (b"\xef\xbb\xbf", "malformed body: the message body is not valid JSON: Expecting value (line 1, column 1)"),
-    (b'{"id": "\\ud800"}', "malformed body: the message holds a lone UTF-16 surrogate escape"),
-    (b"[" * 100_000, "malformed body: the message body is not valid JSON: "),
+    (b"\xef\xbb\xbf", "malformed body: the body is not valid JSON: Expecting value (line 1, column 1)"),
+    (b'{"id": "\\ud800"}', "malformed body: the body holds a lone UTF-16 surrogate escape"),
+    (b"[" * 100_000, "malformed body: the body is not valid JSON: "),
     (b'[{"id": "1"}]', "invalid payload: the message must be one JSON object (a customer), not an array"),
     (b'"134719"', "invalid payload: the message must be one JSON object (a customer), not a string"),
     (b"null", "invalid payload: the message must be one JSON object (a customer), not null"),

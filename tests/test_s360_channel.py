@@ -421,7 +421,7 @@ def test_not_json_is_400_saying_where_it_breaks(make_client: Any) -> None:
     client = make_client()
     answer = send(client, b'[{"id": 1, "code": "A"},')
     assert answer.status_code == 400
-    assert "line 1 column" in answer.get_json()["error"]["message"]
+    assert "line 1, column" in answer.get_json()["error"]["message"]
     nan = send(client, b'[{"id": 1, "code": "A", "price": NaN}]')
     assert nan.status_code == 400 and "NaN" in nan.get_json()["error"]["message"]
     assert product_ids(client) == []

@@ -83,6 +83,20 @@ def test_check_config_masks_secrets(tmp_path: Path) -> None:
         assert secret not in result.stdout + result.stderr
 
 
+def test_a_storage_url_password_never_shows_and_a_bad_url_is_a_clear_error(tmp_path: Path) -> None:
+    config = write_toml(tmp_path / "receiver.toml", {
+        "storage": {"url": "postgres://app:S3cretPw@db.internal/inventory"},  # the common spelling
+        "servicemobility": {"enabled": True, "jwt": "jwks",
+                            "jwks_url": "https://reader:hunter2@keys.example/jwks.json?api_key=KEYSECRET"}})
+    shown = cli(config, "check-config")
+    assert shown.returncode == 0, shown.stderr
+    for secret in ("S3cretPw", "hunter2", "KEYSECRET"):
+        assert secret not in shown.stdout + shown.stderr
+    bad = write_toml(tmp_path / "bad.toml", {"storage": {"url": "mysql://root:pw@db/x"}})
+    refused = cli(bad, "init-db")
+    assert refused.returncode == 2 and "is not supported" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_a_rejected_delivery_can_be_reapplied_after_a_fix(tmp_path: Path) -> None:
     from receiver import create_app
     from receiver.config import load_config

@@ -276,6 +276,20 @@ def test_when_the_jwks_cannot_be_fetched_the_answer_is_500_so_the_platform_retri
     assert client.get(f"/api/servicemobility/events/{sent['source']}/{sent['id']}", headers=AUTH).status_code == 404
 
 
+@responses.activate
+def test_a_jwks_url_with_credentials_never_reaches_the_sender_or_the_log(
+    receiver: Callable[..., FlaskClient], rsa_key: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret_url = "https://reader:hunter2@keys.example/jwks.json?api_key=KEYSECRET"
+    responses.get("https://keys.example/jwks.json", status=503)
+    client = receiver(jwt="jwks", jwks_url=secret_url)
+    answer = post(client, jwt.encode(claims(), private_pem(rsa_key), "RS256", headers={"kid": "key-1"}))
+    assert answer.status_code == 500
+    logged = client.get("/api/deliveries?channel=servicemobility", headers=AUTH).get_json()["items"][0]
+    for leak in ("hunter2", "KEYSECRET"):
+        assert leak not in answer.get_data(as_text=True) and leak not in caplog.text and leak not in logged["reason"]
+
+
 # --- configuration -----------------------------------------------------------------------------------
 
 

@@ -101,7 +101,7 @@ def test_not_json_is_400_with_where_it_breaks(make_client: Any) -> None:
     client = make_client()
     answer = send(client, b'{"data": {"pn": [1,}}')
     assert answer.status_code == 400
-    assert "line 1 column" in answer.get_json()["error"]["message"]
+    assert "line 1, column" in answer.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize("raw", [b'{"data": {"leadTime": [NaN]}}', b'{"data": {"leadTime": [Infinity]}}',
@@ -111,6 +111,45 @@ def test_what_python_parses_but_json_forbids_is_400(make_client: Any, raw: bytes
     answer = send(make_client(), raw)
     assert answer.status_code == 400
     assert "not valid JSON" in answer.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"data": {"pn": ["\\ud800"]}}', b'{"data": {"priceUsd": [1e999]}}'],
+                         ids=["nested-too-deeply", "lone-surrogate", "number-out-of-range"])
+def test_what_would_break_a_store_or_a_parser_is_400_not_500(make_client: Any, raw: bytes) -> None:
+    answer = send(make_client(), raw)
+    assert answer.status_code == 400, answer.get_json()
+
+
+def test_a_column_named_like_a_stored_one_is_kept_aside_not_stored_unchecked(make_client: Any) -> None:
+    client = make_client()
+    stock_id = str(uuid.uuid4())
+    answer = send(client, body(row(stock_id, lead_time="not a number", time_stamp_entry="garbage",
+                                   connector_stock_id="not-a-uuid")))
+    assert answer.status_code == 200
+    entry = stock(client, stock_id).get_json()
+    assert entry["leadTime"] == 3 and entry["timeStampEntry"] == "2026-01-01 10:00:00"
+    assert entry["lead_time"] == "not a number"  # kept, under its own name, as an unknown column
+    assert stock(client, "not-a-uuid").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("leadTime", 2**31), ("cyclesRemaining", -(2**31) - 1), ("priceUsd", 1e15), ("quantity", -1e14),
+     ("timeStampEntry", "2024-06-01T10:00+05"), ("timeStampEntry", "2024-06-01 10:00:00.5"),
+     ("tagDate", "2024-W01-1"), ("tagDate", "20240101")],
+)
+def test_values_the_store_cannot_hold_exactly_are_422(make_client: Any, field: str, value: Any) -> None:
+    answer = send(make_client(), body(row(str(uuid.uuid4()), **{field: value})))
+    assert answer.status_code == 422, answer.get_json()
+    assert [p["path"] for p in answer.get_json()["error"]["problems"]] == [["data", field, 0]]
+
+
+def test_many_distinct_unknown_codes_are_summarised(make_client: Any) -> None:
+    rows = [row(str(uuid.uuid4()), location=f"WH-{n}") for n in range(250)]
+    answer = send(make_client(), body(*rows))
+    assert answer.status_code == 200
+    warned = [w for w in answer.get_json()["warnings"] if w["column"] == "location"]
+    assert len(warned) == 101 and warned[-1]["rows"] == 150 and "150 more values" in warned[-1]["message"]
 
 
 def test_a_non_json_content_type_is_415(make_client: Any) -> None:
