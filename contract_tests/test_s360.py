@@ -102,6 +102,22 @@ def test_a_reposted_batch_is_accepted_with_200(s360: S360Target) -> None:
         assert delivery.status == 200, explain(attempt, delivery, "exactly 200", ONLY_200)
 
 
+@should
+@spec(WHOLE)
+@probe_mark
+def test_a_reposted_batch_changes_nothing(s360: S360Target, probe: Probe) -> None:
+    products = fresh_products(3)
+    request = Request(encode_json(products), webhook_headers(s360.auth))
+    assert s360.send(request).status == 200
+    before = {p["id"]: stored(probe, p["id"]) for p in products}
+    assert s360.send(request).status == 200  # the platform re-posts the same bytes
+    for product in products:
+        after, first = stored(probe, product["id"]), before[product["id"]]
+        assert first is not None and after is not None, f"product {product['id']} not stored"
+        assert (after["document"], after["lastChangedDelivery"]) == (first["document"], first["lastChangedDelivery"]), (
+            f"product {product['id']} changed on a re-post of the same batch\n  requirement: {WHOLE}")
+
+
 AUTH_CASES = [c.name for c in MALFORMATIONS if c.name.startswith(("basic-", "api-key-"))]
 BODY_CASES = [c.name for c in MALFORMATIONS if c.name not in AUTH_CASES]
 
@@ -168,7 +184,7 @@ def stored(probe: Probe, product_id: int) -> dict[str, Any] | None:
 @should
 @spec(REJECT)
 @probe_mark
-@pytest.mark.parametrize("name", ["id-missing", "duplicate-id-in-batch", "code-not-a-string", "item-not-an-object"])
+@pytest.mark.parametrize("name", AUTH_CASES + BODY_CASES)
 def test_nothing_of_a_rejected_batch_is_applied(s360: S360Target, probe: Probe, name: str) -> None:
     case, request, ctx = _applicable(s360, name)
     check_refused(name, s360.send(request), REJECT)

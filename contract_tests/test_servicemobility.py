@@ -151,25 +151,40 @@ def test_a_duplicate_is_disregarded(sm: SMTarget, probe: Probe) -> None:
         f"  requirement: {DUPLICATE}")
 
 
+def _identity(request: Request) -> dict[str, Any] | None:
+    """source and id of the event a request carries, when it carries both."""
+    try:
+        event = json.loads(request.body)
+    except ValueError:
+        return None
+    if isinstance(event, dict) and isinstance(event.get("source"), str) and isinstance(event.get("id"), str):
+        return event
+    return None
+
+
 @should
 @spec(MALFORMED)
 @probe_mark
-@pytest.mark.parametrize("name", ["missing-specversion", "bad-time", "type-does-not-match-path",
-                                  "usage-row-missing-InventoryUsage"])
+@pytest.mark.parametrize("name", [n for n in BODY_CASES if n not in ("missing-id", "missing-source", "not-json")])
 def test_nothing_of_a_malformed_event_is_stored(sm: SMTarget, probe: Probe, name: str) -> None:
-    ctx = sm.context()
-    request = MALFORMATIONS[name].build(ctx)
+    request = MALFORMATIONS[name].build(sm.context())
     check_refused(name, sm.send(request), MALFORMED)
-    event = json.loads(request.body)
+    event = _identity(request)
+    assert event is not None, f"{name}: the case carries no source and id to look up"
     assert stored(probe, event) is None, f"{name}: a refused event was stored\n  requirement: {MALFORMED}"
 
 
 @must
 @spec(LOGON)
 @probe_mark
-def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe) -> None:
+@pytest.mark.parametrize("name", TOKEN_ATTACKS)
+def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe, name: str) -> None:
+    ctx = sm.context()
     if not sm.evaluates_tokens:
         pytest.skip("the receiver is not declared to evaluate tokens (--servicemobility-evaluates-jwt)")
-    request = MALFORMATIONS["jwt-wrong-key"].build(sm.context())
-    check_refused("jwt-wrong-key", sm.send(request), LOGON)
-    assert stored(probe, json.loads(request.body)) is None, f"stored despite a bad token\n  requirement: {LOGON}"
+    if not applies(name, ctx, evaluates_tokens=True):
+        pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
+    request = MALFORMATIONS[name].build(ctx)
+    check_refused(name, sm.send(request), LOGON)
+    assert stored(probe, json.loads(request.body)) is None, (
+        f"{name}: stored despite a bad token\n  requirement: {LOGON}")

@@ -52,6 +52,14 @@ def require_service(name: str, url: str, default_port: int) -> str:
     pytest.skip(message)
 
 
+def require_service_tool(tool: str, why: str) -> None:
+    """A command a test needs (e.g. rabbitmqctl): skip locally, fail in CI, like a missing service."""
+    message = f"{tool} is not installed: {why}"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     return require_service("PostgreSQL", POSTGRES_URL, 5432)
