@@ -73,7 +73,7 @@ def delivery_json(row: Any) -> dict[str, Any]:
     return {
         "id": mapping["id"],
         "channel": mapping["channel"],
-        "received_at": _utc(mapping["received_at"]),
+        "received_at": utc_iso(mapping["received_at"]),
         "outcome": mapping["outcome"],
         "status": mapping["status"],
         "reason": mapping["reason"],
@@ -87,13 +87,18 @@ def delivery_json(row: Any) -> dict[str, Any]:
     }
 
 
-def _utc(moment: datetime) -> str:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+def utc_iso(moment: datetime | str) -> str:
+    """A stored time as the read API shows every time: UTC, milliseconds, "Z" (2022-07-27T23:10:12.000Z).
+    SQLite hands back naive datetimes (or the stored text), PostgreSQL aware ones."""
+    if isinstance(moment, str):
+        return moment
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter of a read route, or 400 saying what is allowed."""
+def int_arg(name: str, default: int | None, low: int, high: int) -> Any:
+    """An integer query parameter of a read route (``default`` when absent), or 400 saying what is
+    allowed. Every read route pages with it."""
     text = request.args.get(name)
     if text is None:
         return default

@@ -22,12 +22,13 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, abort, jsonify, request
 from sqlalchemy.engine import Connection
 
 from receiver import storage
+from receiver.api import int_arg
 from receiver.config import ErpConfig
-from receiver.errors import InvalidPayload, MalformedBody, ReceiverError
+from receiver.errors import InvalidPayload, ReceiverError
 from receiver.web import parse_json
 
 CHANNEL = "erp"
@@ -461,7 +462,7 @@ def register(app: Flask, api: Blueprint, config: ErpConfig, store: storage.Store
             known = conn.execute(sa.select(customers.c.id).where(customers.c.id == customer_id)).first()
             named = conn.execute(linked.limit(1)).first()
         if known is None and named is None:
-            return _not_found(f"no customer {customer_id} and no subscription naming it in engagedParty")
+            abort(404, description=f"no customer {customer_id} and no subscription naming it in engagedParty")
         return _page(store, SUBSCRIPTION, sa.select(subscriptions).where(subscriptions.c.id.in_(linked))), 200
 
     @api.get("/erp/subscriptions")
@@ -473,27 +474,16 @@ def register(app: Flask, api: Blueprint, config: ErpConfig, store: storage.Store
         return _one(store, SUBSCRIPTION, subscription_id)
 
 
-def _limit() -> int:
-    try:
-        return max(1, min(int(request.args.get("limit", 100)), 1000))
-    except ValueError:
-        raise MalformedBody("limit must be an integer between 1 and 1000") from None
-
-
-def _not_found(message: str) -> tuple[Response, int]:
-    return jsonify({"error": {"status": 404, "title": "Not Found", "message": message, "problems": []}}), 404
-
-
 def _one(store: storage.Store, kind: ObjectKind, object_id: str) -> tuple[Response, int]:
     with store.read() as conn:
         row = conn.execute(sa.select(kind.table).where(kind.table.c.id == object_id)).first()
         if row is None:
-            return _not_found(f"no {kind.name} {object_id} received")
+            abort(404, description=f"no {kind.name} {object_id} received")
         return jsonify(_objects_json(conn, kind, [row])[0]), 200
 
 
 def _page(store: storage.Store, kind: ObjectKind, query: sa.Select[Any]) -> Response:
-    limit = _limit()
+    limit = int_arg("limit", 100, 1, 1000)
     query = query.order_by(kind.table.c.id).limit(limit + 1)
     if after := request.args.get("after"):
         query = query.where(kind.table.c.id > after)

@@ -26,7 +26,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.engine import Connection
 
 from receiver import storage
-from receiver.api import _utc as utc_iso
+from receiver.api import int_arg, utc_iso
 from receiver.config import S360Config
 from receiver.errors import InvalidPayload, MalformedBody, Unauthenticated, flatten
 from receiver.web import logs_rejections, parse_json, read_body, require_json_media_type, secrets_equal
@@ -393,21 +393,7 @@ def register(app: Flask, api: Blueprint, config: S360Config, store: storage.Stor
 
 def _page(*, default_limit: int, max_limit: int) -> tuple[int, int | None]:
     """``limit`` and ``after`` (the last id of the previous page) of a paged read."""
-    limit = _int_arg("limit", 1, max_limit)
-    return (default_limit if limit is None else limit), _int_arg("after", MIN_ID, MAX_ID)
-
-
-def _int_arg(name: str, low: int, high: int) -> int | None:
-    text = request.args.get(name)
-    if text is None:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise MalformedBody(f"{name} must be an integer between {low} and {high}") from None
-    if not low <= value <= high:
-        raise MalformedBody(f"{name} must be an integer between {low} and {high}")
-    return value
+    return int_arg("limit", default_limit, 1, max_limit), int_arg("after", None, MIN_ID, MAX_ID)
 
 
 _FIRST, _CHANGED, _SEEN = (storage.deliveries.alias(name) for name in ("first_seen", "last_changed", "last_seen"))

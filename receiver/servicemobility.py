@@ -25,14 +25,15 @@ import requests
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
 from marshmallow.validate import Equal, Length, OneOf, Range
 
 from receiver import storage
+from receiver.api import int_arg, utc_iso
 from receiver.config import ConfigError, ServiceMobilityConfig
-from receiver.errors import InvalidPayload, MalformedBody, ReceiverError, Unauthenticated, error_body, flatten
-from receiver.web import logs_rejections, parse_json, read_body, require_json_media_type
+from receiver.errors import InvalidPayload, ReceiverError, Unauthenticated, flatten
+from receiver.web import Receipt, logs_rejections, parse_json, read_body, require_json_media_type
 
 log = logging.getLogger(__name__)
 
@@ -418,24 +419,6 @@ def _warnings(loaded: dict[str, Any]) -> list[dict[str, Any]]:
 # --- storing an event -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """What the receiver answers for an accepted (or disregarded duplicate) event."""
-
-    outcome: str
-    delivery: int
-    counts: dict[str, int]
-    warnings: list[dict[str, Any]]
-    original_delivery: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, "rows": self.counts,
-                                "warnings": self.warnings}
-        if self.original_delivery is not None:
-            body["original_delivery"] = self.original_delivery
-        return body
-
-
 def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str | None = None,
           remote_addr: str | None = None, reason: str | None = None) -> Receipt:
     """Store one event in one transaction. An event whose (source, id) is already stored is a
@@ -448,6 +431,7 @@ def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str 
     with store.write() as conn:
         delivery = storage.record_delivery(
             conn, channel=CHANNEL, outcome="accepted", status=200, reason=reason, counts=counts, body=body,
+            body_sha256=body_sha256,
             content_type=content_type, remote_addr=remote_addr, warnings=event.warnings,
         )
         new = storage.insert_ignore(conn, storage.servicemobility_events, EVENT_COLUMNS, [(
@@ -543,13 +527,13 @@ def _read_api(api: Blueprint, store: storage.Store) -> None:
 
     @api.get("/servicemobility/events")
     def list_events() -> Response:
-        limit = _int_arg("limit", 100, 1000)
+        limit = int_arg("limit", 100, 1, 1000)
         query = stored_events.order_by(events.c.delivery_id.desc()).limit(limit)
         for name in ("type", "source"):
             if value := request.args.get(name):
                 query = query.where(events.c[name] == value)
         if request.args.get("before"):
-            query = query.where(events.c.delivery_id < _int_arg("before", 0, 2**63 - 1))
+            query = query.where(events.c.delivery_id < int_arg("before", 0, 1, 2**63 - 1))
         with store.read() as conn:
             items = [event_json(row) for row in conn.execute(query)]
         next_before = items[-1]["deliveryId"] if len(items) == limit else None
@@ -562,14 +546,14 @@ def _read_api(api: Blueprint, store: storage.Store) -> None:
         with store.read() as conn:
             row = conn.execute(stored_events.where(events.c.source == source, events.c.id == event_id)).first()
         if row is None:
-            return jsonify(error_body(404, f"no event {event_id!r} from source {source!r} received")), 404
+            abort(404, description=f"no event {event_id!r} from source {source!r} received")
         return jsonify(event_json(row)), 200
 
     @api.get("/servicemobility/usage")
     def list_usage() -> Response:
         query = (sa.select(usage, current(usage).label("current"))
                  .order_by(usage.c.delivery_id.desc(), usage.c.row_index, usage.c.location_index, usage.c.item_index)
-                 .limit(_int_arg("limit", 100, 1000)))
+                 .limit(int_arg("limit", 100, 1, 1000)))
         for name in ("prod_num", "ref_module", "ref_obj_id", "storage_location_id"):
             if value := request.args.get(name):
                 query = query.where(usage.c[name] == value)
@@ -629,29 +613,11 @@ def _sum(total: float | None) -> float | None:
     return None if total is None else round(total, 4)
 
 
-def _int_arg(name: str, default: int, high: int) -> int:
-    try:
-        value = int(request.args.get(name, default))
-    except ValueError:
-        raise MalformedBody(f"{name} must be an integer") from None
-    if not 1 <= value <= high:
-        raise MalformedBody(f"{name} must be between 1 and {high}")
-    return value
-
-
-def _utc(moment: Any) -> Any:
-    """Stored times as text: SQLite hands back naive datetimes and text, PostgreSQL aware datetimes."""
-    if isinstance(moment, datetime):
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment
-
-
 def event_json(row: sa.Row[Any]) -> dict[str, Any]:
     """A stored event: the envelope as received, plus when it first arrived and how often."""
     mapping = row._mapping
     return {**mapping["envelope"], "deliveryId": mapping["delivery_id"],
-            "deliveryCount": mapping["delivery_count"], "receivedAt": _utc(mapping["received_at"])}
+            "deliveryCount": mapping["delivery_count"], "receivedAt": utc_iso(mapping["received_at"])}
 
 
 def usage_json(row: sa.Row[Any]) -> dict[str, Any]:
@@ -659,7 +625,7 @@ def usage_json(row: sa.Row[Any]) -> dict[str, Any]:
     m = row._mapping
     return {"source": m["source"], "eventId": m["event_id"], "rowIndex": m["row_index"],
             "locationIndex": m["location_index"], "itemIndex": m["item_index"], "rowver": m["rowver"],
-            "UserID": m["user_id"], "ModifiedUTC": _utc(m["modified_utc"]), "RefModule": m["ref_module"],
+            "UserID": m["user_id"], "ModifiedUTC": utc_iso(m["modified_utc"]), "RefModule": m["ref_module"],
             "RefObjID": m["ref_obj_id"], "StorageLocationID": m["storage_location_id"], "ProdNum": m["prod_num"],
             "SerialNum": m["serial_num"], "BatchNum": m["batch_num"], "InQty": m["in_qty"],
             "OutQty": m["out_qty"], "InventoryQty": m["inventory_qty"],

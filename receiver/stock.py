@@ -21,14 +21,14 @@ from itertools import repeat
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from receiver import storage
 from receiver.api import int_arg
 from receiver.config import StockConfig
 from receiver.errors import InvalidPayload, flatten
-from receiver.web import logs_rejections, parse_json, read_body, require_headers, require_json_media_type
+from receiver.web import Receipt, logs_rejections, parse_json, read_body, require_headers, require_json_media_type
 
 log = logging.getLogger(__name__)
 
@@ -402,24 +402,6 @@ def _warnings(push: StockPush) -> list[dict[str, Any]]:
 # --- applying a push ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """What the receiver answers for an accepted (or replayed) push."""
-
-    outcome: str
-    delivery: int
-    counts: dict[str, int]
-    warnings: list[dict[str, Any]]
-    original_delivery: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, "rows": self.counts,
-                                "warnings": self.warnings}
-        if self.original_delivery is not None:
-            body["original_delivery"] = self.original_delivery
-        return body
-
-
 def apply(store: storage.Store, push: StockPush, body: bytes, *, content_type: str | None = None,
           remote_addr: str | None = None, reason: str | None = None) -> Receipt:
     """Apply one push in one transaction: ADD/UPD upsert, DEL leaves a tombstone, rows in order, and
@@ -504,11 +486,11 @@ def register(app: Flask, api: Blueprint, config: StockConfig, store: storage.Sto
                 sa.select(storage.stock).where(storage.stock.c.connector_stock_id == connector_stock_id.lower())
             ).first()
         if row is None:
-            return jsonify({"error": {"status": 404, "message": "no such stock entry"}}), 404
-        entry = entry_json(row)
+            abort(404, description=f"no stock entry {connector_stock_id} received")
         if row.db_action == "DEL":
-            return jsonify({"error": {"status": 404, "message": "stock entry deleted", "entry": entry}}), 404
-        return jsonify(entry), 200
+            abort(404, description=f"stock entry {connector_stock_id} was deleted (the list shows it with "
+                                   "include_deleted=1)")
+        return jsonify(entry_json(row)), 200
 
 
 def entry_json(row: sa.Row[Any]) -> dict[str, Any]:

@@ -202,41 +202,40 @@ def sha256(body: bytes) -> str:
 # --- the few writes everything uses -------------------------------------------------------------
 
 
-def record_delivery(
-    conn: Connection,
-    *,
-    channel: str,
-    outcome: str,
-    status: int | None,
-    reason: str | None = None,
-    counts: dict[str, Any] | None = None,
-    warnings: list[dict[str, Any]] | None = None,
-    body: bytes | None = None,
-    keep_body: bool = False,
-    content_type: str | None = None,
-    remote_addr: str | None = None,
-    body_sha256: str | None = None,
-) -> int:
-    """Append one delivery to the log and return its id. ``keep_body`` stores the raw bytes;
-    ``body_sha256`` saves hashing a body the caller has already hashed."""
-    result = conn.execute(
-        deliveries.insert().returning(deliveries.c.id),
+def record_delivery(conn: Connection, **item: Any) -> int:
+    """Append one delivery to the log and return its id; the fields are those of
+    :func:`record_deliveries`."""
+    return record_deliveries(conn, [item])[0]
+
+
+def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list[int]:
+    """Append deliveries to the log in one statement and return their ids, in order (a batch of AMQP
+    messages costs one insert). Each item: ``channel``, ``outcome`` (accepted | duplicate | rejected),
+    and optionally ``status``, ``reason``, ``counts``, ``warnings``, ``body`` (its size and SHA-256 are
+    recorded; ``body_sha256`` saves hashing it again), ``keep_body`` (store the raw bytes: rejected
+    deliveries, so they can be re-applied), ``content_type``, ``remote_addr``."""
+    if not items:
+        return []
+    received_at = utcnow()
+    rows = [
         {
-            "channel": channel,
-            "received_at": utcnow(),
-            "outcome": outcome,
-            "status": status,
-            "reason": reason,
-            "counts": counts,
-            "warnings": warnings or None,
-            "body_sha256": body_sha256 or (sha256(body) if body is not None else None),
-            "body_bytes": len(body) if body is not None else None,
-            "content_type": content_type,
-            "remote_addr": remote_addr,
-            "raw_body": body if keep_body else None,
-        },
-    )
-    return int(result.scalar_one())
+            "channel": item["channel"],
+            "received_at": received_at,
+            "outcome": item["outcome"],
+            "status": item.get("status"),
+            "reason": item.get("reason"),
+            "counts": item.get("counts"),
+            "warnings": item.get("warnings") or None,
+            "body_sha256": item.get("body_sha256") or (sha256(item["body"]) if item.get("body") is not None else None),
+            "body_bytes": len(item["body"]) if item.get("body") is not None else None,
+            "content_type": item.get("content_type"),
+            "remote_addr": item.get("remote_addr"),
+            "raw_body": item["body"] if item.get("keep_body") else None,
+        }
+        for item in items
+    ]
+    result = conn.execute(deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True), rows)
+    return [int(row[0]) for row in result]
 
 
 def update_delivery(conn: Connection, delivery_id: int, **values: Any) -> None:
@@ -411,33 +410,6 @@ erp_engaged_parties = sa.Table(
     sa.Column("customer_id", sa.Text, nullable=False),
     sa.Index("ix_erp_engaged_parties_customer_id", "customer_id", "subscription_id"),
 )
-
-
-def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list[int]:
-    """Append many deliveries in one statement (each item holds ``record_delivery``'s keyword
-    arguments) and return their ids in the same order: a batch of AMQP messages costs one insert."""
-    if not items:
-        return []
-    received_at = utcnow()
-    rows = [
-        {
-            "channel": item["channel"],
-            "received_at": received_at,
-            "outcome": item["outcome"],
-            "status": item.get("status"),
-            "reason": item.get("reason"),
-            "counts": item.get("counts"),
-            "warnings": item.get("warnings") or None,
-            "body_sha256": sha256(item["body"]) if item.get("body") is not None else None,
-            "body_bytes": len(item["body"]) if item.get("body") is not None else None,
-            "content_type": item.get("content_type"),
-            "remote_addr": item.get("remote_addr"),
-            "raw_body": item["body"] if item.get("keep_body") else None,
-        }
-        for item in items
-    ]
-    result = conn.execute(deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True), rows)
-    return [int(row[0]) for row in result]
 
 
 # --- end erp -----------------------------------------------------------------------------------------

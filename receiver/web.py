@@ -11,6 +11,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
@@ -29,6 +30,25 @@ from receiver.errors import (
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an HTTP channel answers with 200: the outcome (accepted, or a disregarded duplicate), the
+    delivery id in the log, counts, warnings, and the delivery that first applied a duplicate."""
+
+    outcome: str
+    delivery: int
+    counts: dict[str, int]
+    warnings: list[dict[str, Any]]
+    original_delivery: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, "rows": self.counts,
+                                "warnings": self.warnings}
+        if self.original_delivery is not None:
+            body["original_delivery"] = self.original_delivery
+        return body
 
 
 def secrets_equal(given: str | None, expected: str) -> bool:
