@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from simulator.core import Expectation
 from simulator.http import Delivery
+
+# The marks every contract test carries: its level, and the sentence (or decision) it checks.
+must = pytest.mark.must  # the platform document's own words
+should = pytest.mark.should  # our decisions (NOTES.md) and best practice
+probe_mark = pytest.mark.probe  # needs the state probe
+
+
+def spec(text: str) -> pytest.MarkDecorator:
+    return pytest.mark.spec(text)
 
 
 def explain(what: str, delivery: Delivery, expected: str, spec: str) -> str:

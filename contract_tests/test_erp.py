@@ -14,6 +14,7 @@ import pytest
 
 from contract_tests.conftest import Probe
 from contract_tests.plugin import option
+from contract_tests.report import must, probe_mark, should, spec
 from simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
@@ -38,12 +39,8 @@ POISON = ("NOTES.md §4 Decision: A message that can never be processed (not JSO
           "re-queued forever.")
 FORWARD = ('erp-amqp-push.md: "Treat unknown properties as forward-compatible." / "parse this bag defensively."')
 
-must, should, probe_mark = pytest.mark.must, pytest.mark.should, pytest.mark.probe
 DRAIN_SECONDS = 60.0
 
-
-def spec(text: str) -> pytest.MarkDecorator:
-    return pytest.mark.spec(text)
 
 
 @dataclass

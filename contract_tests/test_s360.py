@@ -11,7 +11,7 @@ import pytest
 
 from contract_tests.conftest import Probe, Target
 from contract_tests.plugin import option
-from contract_tests.report import check_refused, check_status, explain
+from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
 from simulator.core import Request
 from simulator.s360 import (
     DEFAULT_MAX_BODY_BYTES,
@@ -34,11 +34,7 @@ WHOLE = ('s360-inventory-webhook.txt: "This webhook publishes the whole inventor
 STORE = "NOTES.md §2 Decision: Store each product by `id`, keep its full document."
 REJECT = "NOTES.md §2 Decision: only what identifies a product is required; a batch with invalid items applies nothing"
 
-must, should, probe_mark = pytest.mark.must, pytest.mark.should, pytest.mark.probe
 
-
-def spec(text: str) -> pytest.MarkDecorator:
-    return pytest.mark.spec(text)
 
 
 @dataclass

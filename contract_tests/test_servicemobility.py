@@ -15,7 +15,7 @@ import pytest
 
 from contract_tests.conftest import Probe, Target
 from contract_tests.plugin import option
-from contract_tests.report import check_refused, check_status, explain
+from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
 from simulator.core import Request
 from simulator.servicemobility import (
     GOOD_CASES,
@@ -37,11 +37,7 @@ LOGON = ('servicemobility-inventory-usage.txt: "401 Invalid Logon." / "Implement
 MALFORMED = ("NOTES.md §3 Decision: Malformed bodies get a 4xx with a JSON description of every problem "
              "(the document lists only 200/401/500).")
 
-must, should, probe_mark = pytest.mark.must, pytest.mark.should, pytest.mark.probe
 
-
-def spec(text: str) -> pytest.MarkDecorator:
-    return pytest.mark.spec(text)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from contract_tests.conftest import Probe, StockTarget, Target
-from contract_tests.report import check_refused, check_status, explain
+from contract_tests.report import check_refused, check_status, explain, must, should, spec
 from simulator.stock import (
     COLUMNS,
     GOOD_CASES,
@@ -35,12 +35,7 @@ STRUCTURAL = ('NOTES.md §1: "A structural error (not an object, data missing, a
 OLDER = ('NOTES.md §1: "an older change (by timeStampEntry) never overwrites a newer one, so a replayed or late '
          'push cannot roll stock back."')
 
-must = pytest.mark.must
-should = pytest.mark.should
 
-
-def spec(text: str) -> pytest.MarkDecorator:
-    return pytest.mark.spec(text)
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,12 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import pika
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -68,6 +70,23 @@ def postgres_url() -> str:
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str:
     return require_service("RabbitMQ", RABBITMQ_URL, 5672)
+
+
+@contextmanager
+def unique_queues(rabbitmq_url: str, prefix: str) -> Iterator[dict[str, str]]:
+    """ERP queue names of one test only (as ``[erp]`` keys); deleted afterwards with their dead-letter
+    queues. Tests never touch queues they did not create."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {"customer_queue": f"{prefix}-customers-{suffix}", "subscription_queue": f"{prefix}-subscriptions-{suffix}"}
+    try:
+        yield names
+    finally:
+        connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+        channel = connection.channel()
+        for queue in names.values():
+            channel.queue_delete(queue)
+            channel.queue_delete(queue + ".dead-letter")
+        connection.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,12 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -20,6 +18,7 @@ from werkzeug.serving import make_server
 
 from devtools.junit import outcomes
 from devtools.serving import RunningReceiver, TLSFiles, free_port, make_tls, running_consumer, running_receiver
+from tests.conftest import unique_queues
 
 CREDENTIALS = ["X-Stock-User: acme-mro", "X-Stock-Key: contract-key"]
 PROBE_TOKEN = "probe-token"
@@ -45,17 +44,8 @@ def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def queues(rabbitmq_url: str) -> Iterator[dict[str, str]]:
-    """Queue names of this test module only; deleted afterwards with their dead-letter queues."""
-    suffix = uuid.uuid4().hex[:8]
-    names = {"customer_queue": f"test-contract-customers-{suffix}",
-             "subscription_queue": f"test-contract-subscriptions-{suffix}"}
-    yield names
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    channel = connection.channel()
-    for queue in names.values():
-        channel.queue_delete(queue)
-        channel.queue_delete(queue + ".dead-letter")
-    connection.close()
+    with unique_queues(rabbitmq_url, "test-contract") as names:
+        yield names
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import pika
 import pytest
 import sqlalchemy as sa
 
@@ -26,19 +24,13 @@ from simulator.erp import (
     expected_state,
     message,
 )
+from tests.conftest import unique_queues
 
 
 @pytest.fixture
 def queues(rabbitmq_url: str) -> Iterator[dict[str, str]]:
-    suffix = uuid.uuid4().hex[:8]
-    names = {"customer_queue": f"test-scale-customers-{suffix}", "subscription_queue": f"test-scale-subs-{suffix}"}
-    yield names
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    channel = connection.channel()
-    for queue in names.values():
-        channel.queue_delete(queue)
-        channel.queue_delete(queue + ".dead-letter")
-    connection.close()
+    with unique_queues(rabbitmq_url, "test-scale") as names:
+        yield names
 
 
 def run_consumers(config: Path, tmp_path: Path, rabbitmq_url: str, queues: dict[str, str],
