@@ -99,17 +99,23 @@ def running_receiver(
     log_path = workdir / "receiver.log"
     scheme = "http" if tls is None else "https"
     url = f"{scheme}://127.0.0.1:{port}"
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
-    child_env |= dict(env or {})
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "receiver", "--config", str(config_path), "serve"],
-            stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=workdir,
-        )
-    running = RunningReceiver(url, tls.ca if tls else None, log_path, config_path, process)
-    try:
+    with _receiver_command(config_path, "serve", workdir, log_path, env) as process:
+        running = RunningReceiver(url, tls.ca if tls else None, log_path, config_path, process)
         _wait_healthy(running, startup_timeout)
         yield running
+
+
+@contextmanager
+def _receiver_command(config_path: Path, command: str, workdir: Path, log_path: Path,
+                      env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m receiver --config … COMMAND`` with its output in ``log_path`` and only the given
+    RECEIVER_* variables; stopped with SIGTERM (killed after 30 s) however the block ends."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")} | dict(env or {})
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "receiver", "--config", str(config_path), command],
+                                   stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=workdir)
+    try:
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -149,21 +155,10 @@ def running_consumer(config_path: Path, workdir: Path, *, startup_timeout: float
     """Start ``inventory-receiver consume`` with this config, wait until it consumes (its topology is
     then declared), yield its log file, and stop it with SIGTERM (it finishes what is in hand)."""
     log_path = workdir / "consumer.log"
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "receiver", "--config", str(config_path), "consume"],
-                                   stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=workdir)
-    try:
+    with _receiver_command(config_path, "consume", workdir, log_path) as process:
         deadline = time.monotonic() + startup_timeout
         while "erp: consuming" not in log_path.read_text(encoding="utf-8", errors="replace"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the consumer did not start consuming:\n{log_path.read_text()}")
             time.sleep(0.1)
         yield log_path
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
