@@ -178,6 +178,9 @@ class _Session:
     in_flight: _Batch | None = None
     retry: Deliveries | None = None  # a batch the store refused, waiting for retry_at
     retry_at: float = 0.0
+    # Messages of a batch that failed for another reason than a store outage, stored one at a time to
+    # find the one that can never be stored (it is dead-lettered) instead of blocking the queues.
+    isolating: Deliveries = field(default_factory=list)
     cancelled_by_broker: str | None = None
 
 
@@ -312,6 +315,9 @@ class Consumer:
 
     def _submit_due(self, session: _Session, stopping: bool) -> None:
         now = time.monotonic()
+        if session.isolating:
+            self._submit(session, [session.isolating.pop(0)])
+            return
         if session.retry is not None:
             if now >= session.retry_at:
                 deliveries, session.retry = session.retry, None
@@ -344,13 +350,11 @@ class Consumer:
         assert batch is not None
         try:
             receipts = batch.future.result()
-        except Exception as exc:
-            self.stats.storage_retries += 1
-            delay = self._store_retry.next()
-            # A store that is down is expected to come back; anything else is logged with its traceback.
-            log.warning("erp: could not store a batch of %d message(s) (%s); nothing acknowledged, retrying "
-                        "in %.3g s", len(batch.deliveries), exc, delay, exc_info=not isinstance(exc, StorageFailure))
-            session.retry, session.retry_at = batch.deliveries, time.monotonic() + delay
+        except StorageFailure as exc:
+            self._retry_later(session, batch.deliveries, exc)
+            return
+        except Exception as exc:  # not an outage: something in these messages the store refuses
+            self._isolate(session, batch.deliveries, exc)
             return
         self._store_retry.reset()
         last_stored, stored = 0, 0
@@ -367,6 +371,34 @@ class Consumer:
             session.channel.basic_ack(last_stored, multiple=True)
         self.stats.acked += stored
         self.stats.batches += 1
+
+    def _retry_later(self, session: _Session, deliveries: Deliveries, exc: Exception) -> None:
+        """The store is down: keep the messages unacknowledged and retry after a capped back-off."""
+        self.stats.storage_retries += 1
+        delay = self._store_retry.next()
+        log.warning("erp: could not store a batch of %d message(s) (%s); nothing acknowledged, retrying in %.3g s",
+                    len(deliveries), exc, delay)
+        session.retry, session.retry_at = deliveries, time.monotonic() + delay
+
+    def _isolate(self, session: _Session, deliveries: Deliveries, exc: Exception) -> None:
+        """A batch failed for another reason than an outage. Several messages: store them one at a time
+        to find the culprit. One message: it can never be stored — record why (with its body) and
+        dead-letter it, so it cannot block the queues forever."""
+        if len(deliveries) > 1:
+            log.warning("erp: a batch of %d message(s) failed (%s: %s); storing them one at a time",
+                        len(deliveries), type(exc).__name__, _why(exc).splitlines()[0])
+            session.isolating = list(deliveries) + session.isolating
+            return
+        [(tag, notification)] = deliveries
+        reason = f"could not be stored: {type(exc).__name__}: {_why(exc).splitlines()[0]}"
+        log.error("erp: message from %s dead-lettered: %s", notification.queue, reason, exc_info=exc)
+        try:
+            erp.record_unstorable(self.store, notification, reason)
+        except StorageFailure as outage:
+            self._retry_later(session, deliveries, outage)
+            return
+        session.channel.basic_reject(tag, requeue=False)
+        self.stats.dead_lettered += 1
 
     def _abandon(self, session: _Session | None) -> int:
         """The connection is gone: wait for the store's work in progress (its messages come back as

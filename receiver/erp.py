@@ -384,6 +384,17 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
             for item, delivery in zip(items, ids, strict=True)]
 
 
+def record_unstorable(store: storage.Store, notification: Notification, reason: str) -> int:
+    """Log a message the store refused for a reason of its own (not an outage): rejected, raw body kept,
+    so that it can be looked at and re-published after a fix. Returns its delivery id."""
+    with store.write() as conn:
+        return storage.record_delivery(
+            conn, channel=CHANNEL, outcome="rejected", reason=reason, body=notification.body, keep_body=True,
+            content_type=notification.content_type,
+            counts={"queue": notification.queue, "kind": notification.kind.name,
+                    "redelivered": notification.redelivered})
+
+
 def receive(store: storage.Store, notification: Notification) -> Receipt:
     """Store one message (see :func:`receive_batch`)."""
     return receive_batch(store, [notification])[0]

@@ -36,6 +36,7 @@ from simulator.erp import (
     ErpPublisher,
     ScenarioOptions,
     conforming_messages,
+    encode,
     expected_state,
     malformed_messages,
     publish_messages,
@@ -225,6 +226,38 @@ def test_poison_is_dead_lettered_and_its_reason_logged(broker: Broker, consume: 
     assert [row["raw_body"] for row in rejected] == [m.body for m in poison]
     assert all(row["reason"].startswith(("malformed body: ", "invalid payload: ")) for row in rejected)
     assert held(store) == expected_state(messages)
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_a_message_the_store_refuses_is_found_and_dead_lettered_instead_of_blocking_the_queue(
+    broker: Broker, consume: Any, store: storage.Store
+) -> None:
+    # Not an outage: a rule of the customer's own database (a trigger) refuses one customer.
+    with store.write() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse_customer() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.id = '999001' THEN RAISE EXCEPTION 'customer 999001 refused by a database rule'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql")
+        conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON erp_customers "
+                             "FOR EACH ROW EXECUTE FUNCTION refuse_customer()")
+    consumer = consume(erp={"batch_size": 10, "prefetch": 25})
+    generator = ErpGenerator(seed=5)
+    customers = [generator.customer() for _ in range(9)]
+    refused = encode(dict(customers[0], id="999001"))
+    bodies = [encode(c) for c in customers[1:5]] + [refused] + [encode(c) for c in customers[5:]]
+    with broker.publisher() as publisher:
+        for body in bodies:
+            publisher.publish(broker.customers, body)
+    wait_for(lambda: consumer.stats.acked == 8 and consumer.stats.dead_lettered == 1,
+             "the good messages stored and the refused one dead-lettered")
+    consumer.stop()
+
+    assert broker.ready(broker.customers) == 0
+    assert [body for _, body in broker.drain(broker.customers + ".dead-letter")] == [refused]
+    assert set(held(store)) == {(CUSTOMER_QUEUE, c["id"]) for c in customers[1:]}
+    rejected = [row for row in logged(store) if row["outcome"] == "rejected"]
+    assert len(rejected) == 1 and rejected[0]["raw_body"] == refused
+    assert "refused by a database rule" in rejected[0]["reason"]
 
 
 def test_stored_batches_are_acked_with_one_multiple_ack(broker: Broker, consume: Any,
