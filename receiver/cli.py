@@ -119,8 +119,7 @@ def _described(url: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inventory-receiver", description=__doc__)
-    parser.add_argument("--config", "-c", default=os.environ.get("RECEIVER_CONFIG"),
-                        help="TOML configuration file (default: $RECEIVER_CONFIG)")
+    parser.add_argument("--config", "-c", help="TOML configuration file (default: $RECEIVER_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the receiver (gunicorn, HTTPS)")
     serve.add_argument("--bind", help="address:port, overrides [server] bind")

@@ -253,8 +253,10 @@ class Config:
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read the TOML file (when given), apply ``RECEIVER_*`` overrides, validate, return the config."""
+    """Read the TOML file (``path``, else ``RECEIVER_CONFIG`` when set), apply ``RECEIVER_*`` overrides,
+    validate, return the config."""
     document: dict[str, Any] = {}
+    path = path if path is not None else (environ or {}).get(ENV_PREFIX + "CONFIG")
     if path is not None:
         try:
             with open(path, "rb") as handle:

@@ -56,3 +56,9 @@ def test_bad_configuration_is_refused_with_a_message_naming_the_key(
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_file_can_be_named_by_receiver_config(tmp_path: Path) -> None:
+    path = tmp_path / "receiver.toml"
+    path.write_text("[stock]\npath = '/from-the-env-named-file'\n")
+    assert load_config(None, {"RECEIVER_CONFIG": str(path)}).stock.path == "/from-the-env-named-file"
