@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from receiver import storage
 
 
 @dataclass(frozen=True)
@@ -40,3 +46,15 @@ def report(title: str, baseline_name: str, baseline: Timing, subject_name: str, 
               f"{units / timing.best:>12,.0f} {unit}/s  ({timing.runs} runs)")
     print(f"  ratio (raw time / kit time) = {ratio:.2f}   target >= {target}  -> {verdict} target")
     return ratio
+
+
+def raw_sqlite(database: Path) -> sqlite3.Connection:
+    """A bare sqlite3 connection to a new file holding the receiver's own schema (same tables, keys and
+    indexes), set up like the receiver's (WAL, synchronous NORMAL): the raw side of a comparison."""
+    engine = sa.create_engine(f"sqlite:///{database}")
+    storage.metadata.create_all(engine)
+    engine.dispose()
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection

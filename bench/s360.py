@@ -17,7 +17,6 @@ import argparse
 import gc
 import hashlib
 import json
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from bench.common import Timing, report
+from bench.common import Timing, raw_sqlite, report
 from devtools.serving import make_tls, running_receiver
 from receiver import storage
 from simulator.core import Request
@@ -48,12 +47,7 @@ def upsert_sql() -> str:
 def raw_run(body: bytes, database: Path, sql: str) -> float:
     """The raw limit: json.loads, canonical JSON + SHA-256 per product, one executemany, commit, with the
     garbage collector off (the receiver keeps it on). Seconds."""
-    engine = sa.create_engine(f"sqlite:///{database}")
-    storage.metadata.create_all(engine)
-    engine.dispose()
-    connection = sqlite3.connect(database, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection = raw_sqlite(database)
     gc.disable()  # the strictest limit: no garbage collection while ~500,000 JSON containers are built
     try:
         started = time.perf_counter()

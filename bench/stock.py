@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import tempfile
 import time
 from itertools import repeat
@@ -21,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from bench.common import Timing, report
+from bench.common import Timing, raw_sqlite, report
 from devtools.serving import make_tls, running_receiver
 from receiver import storage
 from simulator.core import Request
@@ -43,12 +42,7 @@ def upsert_sql() -> str:
 
 def raw_run(body: bytes, database: Path, sql: str) -> float:
     """The raw limit: json.loads, columns → row tuples, one executemany, commit. Returns seconds."""
-    engine = sa.create_engine(f"sqlite:///{database}")
-    storage.metadata.create_all(engine)
-    engine.dispose()
-    connection = sqlite3.connect(database, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection = raw_sqlite(database)
     started = time.perf_counter()
     data = json.loads(body)["data"]
     n = len(data["connectorStockId"])

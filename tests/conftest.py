@@ -108,6 +108,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         engine.dispose()
 
 
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """The test's store on its backend, with the schema created."""
+    store = Store(store_url)
+    store.create_schema()
+    yield store
+    store.dispose()
+
+
 STOCK_HEADERS = {"X-Stock-User": "acme-mro", "X-Stock-Key": "s3cret-stock-key"}
 API_TOKEN = "read-api-token"
 

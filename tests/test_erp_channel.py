@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +31,6 @@ from tests.conftest import API_TOKEN, receiver_config
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 QUEUE_KINDS = {CUSTOMER_QUEUE: erp.CUSTOMER, "secom-subscriptions-queue": erp.SUBSCRIPTION}
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[storage.Store]:
-    store = storage.Store(store_url)
-    store.create_schema()
-    yield store
-    store.dispose()
 
 
 @pytest.fixture

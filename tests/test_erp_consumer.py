@@ -162,14 +162,6 @@ def consume(broker: Broker, request: pytest.FixtureRequest, tmp_path: Path) -> I
         store.dispose()
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[storage.Store]:
-    store = storage.Store(store_url)
-    store.create_schema()
-    yield store
-    store.dispose()
-
-
 def logged(store: storage.Store) -> list[dict[str, Any]]:
     """The ERP delivery log, oldest first."""
     with store.read() as conn:
