@@ -12,7 +12,6 @@ hands it each batch of messages and acknowledges them once :func:`receive_batch`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -227,8 +226,7 @@ def parse(kind: ObjectKind, body: bytes) -> ErpObject:
         raise InvalidPayload(f"the message must be one JSON object (a {kind.name}), not {_json_type(document)}",
                              problems=[{"path": [], "message": f"Not an object: {_json_type(document)}."}])
     object_id = _object_id(document)
-    canonical = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    digest = storage.sha256(storage.canonical_json(document).encode("utf-8"))
     obj = ErpObject(kind, object_id, document, body.decode("utf-8-sig"), digest)
     if kind is SUBSCRIPTION:
         _read_bag(obj)

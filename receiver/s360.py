@@ -11,7 +11,6 @@ records which products were new, changed or unchanged), the HTTP endpoint and th
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import time
@@ -28,7 +27,7 @@ from sqlalchemy.engine import Connection
 from receiver import storage
 from receiver.api import int_arg, utc_iso
 from receiver.config import S360Config
-from receiver.errors import InvalidPayload, MalformedBody, Unauthenticated, flatten
+from receiver.errors import InvalidPayload, Unauthenticated, flatten
 from receiver.web import logs_rejections, parse_json, read_body, require_json_media_type, secrets_equal
 
 log = logging.getLogger(__name__)
@@ -214,21 +213,13 @@ class Product:
     content_sha256: str
 
 
-def canonical(document: dict[str, Any]) -> str:
-    """The document's canonical JSON: sorted keys and no spaces, so key order is never a change."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def products_of(documents: list[dict[str, Any]]) -> list[Product]:
     """Validated documents → products with their canonical JSON and its SHA-256."""
     products = []
-    for index, document in enumerate(documents):
-        try:
-            text = canonical(document)
-        except ValueError:  # Python's json reads NaN and Infinity; JSON has neither
-            raise MalformedBody(f"item {index} holds NaN or Infinity, which are not JSON") from None
+    for document in documents:
+        text = storage.canonical_json(document)  # parse_json has refused NaN and Infinity already
         products.append(Product(document["id"], document["code"], document.get("state"), text,
-                                hashlib.sha256(text.encode("utf-8")).hexdigest()))
+                                storage.sha256(text.encode("utf-8"))))
     return products
 
 

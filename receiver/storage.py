@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -197,6 +198,12 @@ def utcnow() -> datetime:
 
 def sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def canonical_json(document: Any) -> str:
+    """A document's canonical JSON: sorted keys, no spaces, UTF-8 text. Its SHA-256 tells a real change
+    of content from a re-delivery, whatever the key order the sender used."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- the few writes everything uses -------------------------------------------------------------
