@@ -23,6 +23,7 @@ import pika
 import sqlalchemy as sa
 
 from receiver import amqp, storage
+from receiver.channels import erp
 from receiver.config import from_mapping
 from simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 store.create_schema()
                 our_times.append(receiver_consume(config.erp, store, len(bodies)))
                 with store.read() as conn:
-                    stored = conn.execute(sa.select(sa.func.count()).select_from(storage.erp_customers)).scalar_one()
+                    stored = conn.execute(sa.select(sa.func.count()).select_from(erp.customer_table)).scalar_one()
                 store.dispose()
                 if stored != len(bodies):
                     raise SystemExit(f"round {round_number}: {stored} customers stored of {len(bodies)}")

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import sqlite
 
 from bench.common import Timing, raw_sqlite, report
 from devtools.serving import make_tls, running_receiver
-from receiver import storage
+from receiver.channels import s360 as s360_channel
 from simulator.core import Request
 from simulator.s360 import Auth, AuthMode, ProductGenerator, S360Platform, encode_json, webhook_headers
 
@@ -37,7 +37,7 @@ COLUMNS = ("id", "code", "state", "document", "content_sha256",
 
 def upsert_sql() -> str:
     """The receiver's upsert of a product, compiled for SQLite: every column replaced on conflict."""
-    table = storage.s360_products
+    table = s360_channel.product_table
     stmt = sqlite.insert(table).values({name: sa.bindparam(name) for name in COLUMNS})
     stmt = stmt.on_conflict_do_update(index_elements=["id"],
                                       set_={name: stmt.excluded[name] for name in COLUMNS if name != "id"})

@@ -1,12 +1,12 @@
 """ServiceMobility webhooks under concurrent load, against the trivial endpoint of the same server.
 
-Starts the real receiver (gunicorn, HTTPS, SQLite) with HS256 tokens evaluated and ``[server]
-bench_endpoint`` on, then sends the same number of requests, from the same client threads, to
-``POST /bench/trivial`` (parse the JSON, answer 200) and to ``POST /servicemobility/InventoryUsage/``
-(one InventoryUsage event of 3 rows, token verified, validated, de-duplicated and stored; every event
-a new id), in alternating rounds of 500. Prints both throughputs (best round), their ratio (target
->= 0.5) and p50/p99 latencies over all rounds, and checks that every event was answered 200 and
-stored once.
+Starts the real receiver (gunicorn, HTTPS, SQLite) with HS256 tokens evaluated, plus one endpoint
+of the benchmark's own (``bench/trivial_server.py``), then sends the same number of requests, from the
+same client threads, to ``POST /bench/trivial`` (parse the JSON, answer 200) and to
+``POST /servicemobility/InventoryUsage/`` (one InventoryUsage event of 3 rows, token verified,
+validated, de-duplicated and stored; every event a new id), in alternating rounds of 500. Prints both
+throughputs (best round), their ratio (target >= 0.5) and p50/p99 latencies over all rounds, and
+checks that every event was answered 200 and stored once.
 
     python -m bench.servicemobility [--requests 3000] [--threads 16] [--rows 3] [--workers N --server-threads N]
 """
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         database = workdir / "receiver.db"
         config = {
-            "server": {"workers": args.workers, "threads": args.server_threads, "bench_endpoint": True},
+            "server": {"workers": args.workers, "threads": args.server_threads},
             "storage": {"url": f"sqlite:///{database}"},
             "stock": {"enabled": False},
             "servicemobility": {"enabled": True, "jwt": "hs256"},
@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"servicemobility bench: {args.requests} requests per endpoint after {warmup} warm-up, "
               f"{args.threads} client threads; gunicorn {args.workers} workers x {args.server_threads} threads, "
               f"HTTPS, SQLite; InventoryUsage events of {args.rows} rows, HS256 verified")
-        with running_receiver(config, workdir, tls=make_tls(workdir / "tls"), env=env) as receiver:
+        with running_receiver(config, workdir, tls=make_tls(workdir / "tls"), env=env,
+                              module="bench.trivial_server") as receiver:
             assert receiver.ca is not None
             for requests_ in (trivial[:warmup], real[:warmup]):
                 send_round(receiver.url, receiver.ca, requests_, args.threads, Load("warm-up"))

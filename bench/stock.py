@@ -22,7 +22,7 @@ from sqlalchemy.dialects import sqlite
 
 from bench.common import Timing, raw_sqlite, report
 from devtools.serving import make_tls, running_receiver
-from receiver import storage
+from receiver.channels import stock as stock_channel
 from simulator.core import Request
 from simulator.stock import COLUMNS, StockGenerator, StockPlatform
 
@@ -31,12 +31,12 @@ CREDENTIALS = {"X-Bench-Key": "bench"}
 
 def upsert_sql() -> str:
     """The statement the receiver runs, compiled for SQLite: a newer-or-equal upsert of every column."""
-    names = [c.name for c in storage.stock.columns]
-    stmt = sqlite.insert(storage.stock).values({n: sa.bindparam(n) for n in names})
+    names = [c.name for c in stock_channel.table.columns]
+    stmt = sqlite.insert(stock_channel.table).values({n: sa.bindparam(n) for n in names})
     stmt = stmt.on_conflict_do_update(
         index_elements=["connector_stock_id"],
         set_={n: stmt.excluded[n] for n in names if n != "connector_stock_id"},
-        where=stmt.excluded.time_stamp_entry >= storage.stock.c.time_stamp_entry)
+        where=stmt.excluded.time_stamp_entry >= stock_channel.table.c.time_stamp_entry)
     return str(stmt.compile(dialect=sqlite.dialect()))
 
 

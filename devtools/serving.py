@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 import requests
 import trustme
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @dataclass(frozen=True)
 class TLSFiles:
@@ -83,8 +85,10 @@ def running_receiver(
     tls: TLSFiles | None,
     env: Mapping[str, str] | None = None,
     startup_timeout: float = 30.0,
+    module: str = "receiver",
 ) -> Iterator[RunningReceiver]:
-    """Start ``inventory-receiver serve`` with this config (bind/cert/key filled in), wait until it
+    """Start ``inventory-receiver serve`` (``python -m MODULE --config … serve``; the benchmarks' own
+    server module takes the same arguments) with this config (bind/cert/key filled in), wait until it
     answers its health check, yield it, and stop it with SIGTERM."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -99,7 +103,7 @@ def running_receiver(
     log_path = workdir / "receiver.log"
     scheme = "http" if tls is None else "https"
     url = f"{scheme}://127.0.0.1:{port}"
-    with _receiver_command(config_path, "serve", workdir, log_path, env) as process:
+    with _receiver_command(config_path, "serve", workdir, log_path, env, module) as process:
         running = RunningReceiver(url, tls.ca if tls else None, log_path, config_path, process)
         _wait_healthy(running, startup_timeout)
         yield running
@@ -107,12 +111,15 @@ def running_receiver(
 
 @contextmanager
 def _receiver_command(config_path: Path, command: str, workdir: Path, log_path: Path,
-                      env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m receiver --config … COMMAND`` with its output in ``log_path`` and only the given
-    RECEIVER_* variables; stopped with SIGTERM (killed after 30 s) however the block ends."""
+                      env: Mapping[str, str] | None = None, module: str = "receiver",
+                      ) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m MODULE --config … COMMAND`` with its output in ``log_path`` and only the given
+    RECEIVER_* variables; stopped with SIGTERM (killed after 30 s) however the block ends. The
+    repository is on the child's path, so a module of ``bench/`` or ``tests/`` can be run too."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")} | dict(env or {})
+    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), child_env.get("PYTHONPATH")]))
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "receiver", "--config", str(config_path), command],
+        process = subprocess.Popen([sys.executable, "-m", module, "--config", str(config_path), command],
                                    stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=workdir)
     try:
         yield process

@@ -35,28 +35,20 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 
-from receiver import erp, storage
-from receiver.config import ErpConfig
-from receiver.erp import Notification, ObjectKind, Receipt
-from receiver.errors import StorageFailure
+from . import storage
+from .channels import erp
+from .channels.erp import Notification, ObjectKind
+from .errors import StorageFailure
+from .web import Receipt
 
 log = logging.getLogger(__name__)
 
 IDLE_WAKE_SECONDS = 0.5  # how soon the loop notices stop() when nothing else wakes it
-
-
-def masked_url(url: str) -> str:
-    """The AMQP URL with its password replaced by ``***`` (for logs and ``check-config``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
 class TopologyError(Exception):
@@ -74,7 +66,7 @@ class Topology:
     single_active_consumer: bool = False
 
     @classmethod
-    def from_config(cls, config: ErpConfig) -> Topology:
+    def from_config(cls, config: erp.Config) -> Topology:
         return cls({config.customer_queue: erp.CUSTOMER, config.subscription_queue: erp.SUBSCRIPTION},
                    config.dead_letter_exchange, config.dead_letter_suffix, config.single_active_consumer)
 
@@ -153,8 +145,7 @@ class Stats:
     connections: int = 0
 
 
-def _kill_now() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
+Hook = Callable[[], None]
 
 
 Deliveries = list[tuple[int, Notification]]  # (delivery tag, message), in delivery order
@@ -187,7 +178,8 @@ class _Session:
 class Consumer:
     """Consumes both ERP queues into the store until :meth:`stop`; reconnects with a capped back-off."""
 
-    def __init__(self, config: ErpConfig, store: storage.Store) -> None:
+    def __init__(self, config: erp.Config, store: storage.Store, *, before_commit: Hook | None = None,
+                 after_commit: Hook | None = None) -> None:
         if not config.amqp_url:
             raise ValueError("[erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL")
         self.config = config
@@ -203,9 +195,10 @@ class Consumer:
         self._stop_reason: str | None = None
         self._batch_wait = config.batch_wait_ms / 1000
         self._store_retry = Backoff(config.backoff_min_seconds, config.backoff_max_seconds)
-        # TEST ONLY (the fault tests): die by SIGKILL at one point of the first batch.
-        self._before_commit = _kill_now if config.fault == "kill-before-commit" else None
-        self._after_commit = _kill_now if config.fault == "kill-after-commit" else None
+        # Called on the store's thread inside each batch's transaction, just before its commit, and just
+        # after it (the fault tests inject a SIGKILL there).
+        self._before_commit = before_commit
+        self._after_commit = after_commit
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erp-store")
 
     def stop(self, reason: str = "asked to stop") -> None:
@@ -216,7 +209,7 @@ class Consumer:
         """Consume until :meth:`stop` (once per Consumer). Raises :class:`TopologyError` when the queues
         cannot be used; every other failure (broker, network, store) is retried with back-off."""
         reconnect = Backoff(self.config.backoff_min_seconds, self.config.backoff_max_seconds)
-        url = masked_url(self.config.amqp_url)
+        url = storage.masked_url(self.config.amqp_url)
         try:
             while self._stop_reason is None:
                 try:
@@ -263,7 +256,7 @@ class Consumer:
             on_message = functools.partial(self._on_message, session, queue, kind)
             session.consumer_tags.append(channel.basic_consume(queue, on_message))
         log.info("erp: consuming %s from %s (prefetch %d, batches of up to %d)",
-                 " and ".join(self.topology.queues), masked_url(self.config.amqp_url),
+                 " and ".join(self.topology.queues), storage.masked_url(self.config.amqp_url),
                  self.config.prefetch, self.config.batch_size)
         self.consuming.set()
         return session
@@ -430,11 +423,12 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def consume(config: ErpConfig, store: storage.Store) -> int:
+def consume(config: erp.Config, store: storage.Store, *, before_commit: Hook | None = None,
+            after_commit: Hook | None = None) -> int:
     """``inventory-receiver consume``: run the consumer until SIGTERM/SIGINT; 0 on a clean stop,
-    2 when the queues cannot be used (the log says why)."""
+    2 when the queues cannot be used (the log says why). The hooks are the :class:`Consumer`'s."""
     logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every frame exchange at INFO
-    consumer = Consumer(config, store)
+    consumer = Consumer(config, store, before_commit=before_commit, after_commit=after_commit)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         consumer.stop(f"received {signal.Signals(signum).name}")

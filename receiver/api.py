@@ -7,16 +7,15 @@ of ``[api] token``; without a configured token it is not mounted at all.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 from flask_httpauth import HTTPTokenAuth
 
-from receiver import storage
-from receiver.config import ApiConfig
-from receiver.errors import Unauthenticated
-from receiver.web import secrets_equal
+from . import storage
+from .config import ApiConfig
+from .errors import Unauthenticated
+from .web import int_arg, secrets_equal, utc_iso
 
 
 def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
@@ -85,27 +84,3 @@ def delivery_json(row: Any) -> dict[str, Any]:
         "remote_addr": mapping["remote_addr"],
         "body_kept": bool(mapping["body_kept"]),
     }
-
-
-def utc_iso(moment: datetime | str) -> str:
-    """A stored time as the read API shows every time: UTC, milliseconds, "Z" (2022-07-27T23:10:12.000Z).
-    SQLite hands back naive datetimes (or the stored text), PostgreSQL aware ones."""
-    if isinstance(moment, str):
-        return moment
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def int_arg(name: str, default: int | None, low: int, high: int) -> Any:
-    """An integer query parameter of a read route (``default`` when absent), or 400 saying what is
-    allowed. Every read route pages with it."""
-    text = request.args.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        abort(400, description=f"{name} must be an integer")
-    if not low <= value <= high:
-        abort(400, description=f"{name} must be between {low} and {high}")
-    return value

@@ -1,7 +1,8 @@
-"""The Flask application factory: ``create_app(config)`` wires the channels to one store.
+"""The Flask application factory: ``create_app(config)`` wires the enabled channels to one store.
 
-Nothing is bound at import time. Channels are registered by name in ``CHANNELS``: adding a channel is
-adding one module with a ``register(app, api, channel_config, store)`` function and one entry here.
+Nothing is bound at import time, and nothing is created: the schema is made once, by ``serve``,
+``consume`` or ``init-db``, before any worker starts. Channels come from the registry in
+``receiver/channels``.
 """
 
 from __future__ import annotations
@@ -9,30 +10,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 
-from receiver import api, erp, s360, servicemobility, stock, storage, web
-from receiver.config import Config
-from receiver.errors import register_error_handlers
+from . import api, web
+from .channels import CHANNELS
+from .config import Config
+from .errors import register_error_handlers
+from .storage import Store
 
 log = logging.getLogger(__name__)
 
-# channel name (= its config section) → module with register(app, api, config, store) and
-# reapply(store, config, body, content_type=, reason=) -> dict
-CHANNELS: dict[str, Any] = {
-    "stock": stock,
-    "erp": erp,  # read API only: the AMQP consumer is `inventory-receiver consume` (receiver/amqp.py)
-    "servicemobility": servicemobility,
-    "s360": s360,
-}
 
-
-def create_app(config: Config, *, store: storage.Store | None = None) -> Flask:
-    """Build the receiver: error envelope, channels, read API, health check. Creates missing tables."""
+def create_app(config: Config, *, store: Store | None = None) -> Flask:
+    """Build the receiver: error envelope, the enabled channels, read API, health check."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = store or storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
-    store.create_schema()
+    store = store or Store.from_config(config.storage)
     app.extensions["receiver.store"] = store
     app.extensions["receiver.config"] = config
     register_error_handlers(app)
@@ -40,7 +33,7 @@ def create_app(config: Config, *, store: storage.Store | None = None) -> Flask:
 
     read_api = api.blueprint(config.api, store)
     for name, channel in CHANNELS.items():
-        channel.register(app, read_api, getattr(config, name), store)
+        channel.register(app, read_api, config.section(name), store)
     if config.api.token:
         app.register_blueprint(read_api)
     else:
@@ -51,14 +44,5 @@ def create_app(config: Config, *, store: storage.Store | None = None) -> Flask:
         with store.read() as conn:
             conn.exec_driver_sql("SELECT 1")
         return jsonify({"status": "ok", "storage": store.backend})
-
-    if config.server.bench_endpoint:
-        log.warning("[server] bench_endpoint is on: POST /bench/trivial answers 200 to any JSON body")
-
-        @app.post("/bench/trivial")
-        def bench_trivial() -> Any:
-            """The benchmarks' baseline in the same server stack: parse the JSON body, answer 200."""
-            web.parse_json(request.get_data())
-            return jsonify({"outcome": "ok"})
 
     return app

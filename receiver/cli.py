@@ -8,14 +8,11 @@ import logging
 import os
 import sys
 from typing import Any
-from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-
-from receiver import amqp, storage
-from receiver.app import CHANNELS
-from receiver.config import Config, ConfigError, load_config
-from receiver.errors import ReceiverError
+from . import storage
+from .channels import CHANNELS
+from .config import Config, load_config, masked
+from .errors import ConfigError, ReceiverError
 
 log = logging.getLogger("receiver")
 
@@ -39,15 +36,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = _config(args)
-    print(json.dumps(_masked(config), indent=2))
-    print(f"storage: {_described(config.storage_url)}", file=sys.stderr)
+    print(json.dumps(masked(config), indent=2))
+    print(f"storage: {storage.masked_url(config.storage_url)}", file=sys.stderr)
     return 0
 
 
-def cmd_init_db(args: argparse.Namespace) -> int:
-    config = _config(args)
-    store = storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
+def _store(config: Config) -> storage.Store:
+    """The configured store with its schema in place (created when missing)."""
+    store = storage.Store.from_config(config.storage)
     store.create_schema()
+    return store
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    store = _store(_config(args))
     print(f"schema ready in {store.describe()}")
     return 0
 
@@ -55,8 +57,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 def cmd_reapply(args: argparse.Namespace) -> int:
     """Run a rejected delivery's stored body through its channel again (after a fix)."""
     config = _config(args)
-    store = storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
-    store.create_schema()
+    store = _store(config)
     with store.read() as conn:
         row = storage.get_delivery(conn, args.delivery_id)
     if row is None:
@@ -67,54 +68,24 @@ def cmd_reapply(args: argparse.Namespace) -> int:
         return 2
     channel = CHANNELS[row.channel]
     try:
-        result = channel.reapply(store, getattr(config, row.channel), row.raw_body,
-                                 content_type=row.content_type,
-                                 reason=f"re-applied from delivery {args.delivery_id}")
+        receipt = channel.receive(store, config.section(row.channel), row.raw_body, content_type=row.content_type,
+                                  reason=f"re-applied from delivery {args.delivery_id}")
     except ReceiverError as exc:
         print(json.dumps({"status": exc.status, "message": exc.message, "problems": exc.problems}, indent=2))
         return 1
-    print(json.dumps(result, indent=2))
+    print(json.dumps(receipt.to_json(), indent=2))
     return 0
 
 
-# --- erp ---------------------------------------------------------------------------------------------
 def cmd_consume(args: argparse.Namespace) -> int:
     """Run the ERP AMQP consumer (receiver/amqp.py) until SIGTERM/SIGINT."""
+    from . import amqp  # pika is only needed here
+
     config = _config(args)
     if not config.erp.amqp_url:
         print("configuration error: [erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL", file=sys.stderr)
         return 2
-    store = storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
-    store.create_schema()
-    return amqp.consume(config.erp, store)
-
-
-# --- end erp -----------------------------------------------------------------------------------------
-
-
-def _masked(config: Config) -> dict[str, Any]:
-    import dataclasses
-
-    document = dataclasses.asdict(config)
-    document["api"]["token"] = "***" if config.api.token else ""
-    document["stock"]["credential_headers"] = dict.fromkeys(config.stock.credential_headers, "***")
-    document["erp"]["amqp_url"] = amqp.masked_url(config.erp.amqp_url)  # erp: broker credentials
-    document["servicemobility"]["secret"] = "***" if config.servicemobility.secret else ""
-    document["s360"]["password"] = "***" if config.s360.password else ""  # s360: password or API key
-    if config.servicemobility.jwks_url:  # may carry credentials in its user part or query
-        parts = urlsplit(config.servicemobility.jwks_url)
-        document["servicemobility"]["jwks_url"] = f"{parts.scheme}://{parts.hostname}{parts.path}" + (
-            "?***" if parts.query else "")
-    if config.storage.url:
-        document["storage"]["url"] = _described(config.storage.url)
-    return document
-
-
-def _described(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "(not a database URL)"
+    return amqp.consume(config.erp, _store(config))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ Every error answer, whatever the channel, has the same JSON shape::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +19,10 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 Problem = dict[str, Any]
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the key and says what to change."""
 
 
 class ReceiverError(Exception):
@@ -58,6 +62,16 @@ class UnsupportedMediaType(ReceiverError):
 class InvalidPayload(ReceiverError):
     status = 422
     reason = "invalid payload"
+
+    @classmethod
+    def from_messages(cls, messages: Any, what: str, *, nothing: str = "applied",
+                      order: Callable[[Problem], Any] | None = None) -> InvalidPayload:
+        """A marshmallow ``ValidationError.messages`` → every problem with its path, in one answer:
+        "the push was rejected: 2 problem(s); nothing was applied"."""
+        problems = flatten(messages)
+        if order is not None:
+            problems.sort(key=order)
+        return cls(f"{what} was rejected: {len(problems)} problem(s); nothing was {nothing}", problems=problems)
 
 
 class StorageFailure(ReceiverError):

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from receiver import storage
-from receiver.app import create_app
-from receiver.config import Config, ConfigError
+from .app import create_app
+from .config import Config
+from .errors import ConfigError
+from .storage import Store
+
+AppFactory = Callable[[Config], Flask]
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +24,9 @@ log = logging.getLogger(__name__)
 class ReceiverServer(BaseApplication):
     """gunicorn, configured from our config instead of its command line."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, app_factory: AppFactory = create_app) -> None:
         self.receiver_config = config
+        self.app_factory = app_factory
         super().__init__()
 
     def gunicorn_options(self) -> dict[str, Any]:
@@ -48,7 +54,7 @@ class ReceiverServer(BaseApplication):
 
     def load(self) -> Any:
         """Runs in each worker, after the fork: build the app, then tune the garbage collector."""
-        app = create_app(self.receiver_config)
+        app = self.app_factory(self.receiver_config)
         # A push allocates hundreds of thousands of short-lived JSON containers; with the default
         # thresholds the collector runs over and over during one request (and over the app's own
         # long-lived objects, which freeze() takes out of its view).
@@ -57,8 +63,9 @@ class ReceiverServer(BaseApplication):
         return app
 
 
-def serve(config: Config) -> None:
-    """Check TLS settings, create the schema once, then run gunicorn until it is stopped."""
+def serve(config: Config, app_factory: AppFactory = create_app) -> None:
+    """Check TLS settings, create the schema once (before any worker starts), then run gunicorn until it
+    is stopped. Each worker builds its app with ``app_factory``."""
     server = config.server
     if server.insecure_http:
         log.warning(
@@ -68,8 +75,8 @@ def serve(config: Config) -> None:
         raise ConfigError(
             "[server] certfile and keyfile are required for HTTPS (the stock-push document requires SSL); "
             "set them, or set insecure_http = true (or pass --insecure-http) to serve plain HTTP")
-    store = storage.Store(config.storage_url, busy_timeout_ms=config.storage.busy_timeout_ms)
+    store = Store.from_config(config.storage)
     store.create_schema()
     log.info("storage: %s", store.describe())
     store.dispose()  # workers open their own connections after the fork
-    ReceiverServer(config).run()
+    ReceiverServer(config, app_factory).run()

@@ -1,4 +1,5 @@
-"""Storage: the SQLAlchemy Core tables and the few idempotent writes every channel uses.
+"""Storage: the ``[storage]`` section, the store, the delivery log, and the few idempotent writes every
+channel uses. Each channel defines its own tables on :data:`metadata`.
 
 SQLite by default (one file, WAL, a busy timeout, writes in ``BEGIN IMMEDIATE`` transactions so that
 concurrent writers queue instead of failing with "database is locked"); PostgreSQL by URL (psycopg 3),
@@ -14,17 +15,18 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from receiver.config import ConfigError
-from receiver.errors import StorageFailure
+from .errors import ConfigError, StorageFailure
 
 log = logging.getLogger(__name__)
 
@@ -66,44 +68,58 @@ push_digests = sa.Table(
     sa.Column("delivery_id", Id, nullable=False),
 )
 
-# Stock entries of the stock push, by connectorStockId; DEL leaves a tombstone (db_action = 'DEL') so
-# that a late, older ADD or UPD cannot bring a removed entry back.
-stock = sa.Table(
-    "stock",
-    metadata,
-    sa.Column("connector_stock_id", sa.String(36), primary_key=True),
-    sa.Column("material_id", sa.Text),
-    sa.Column("pn", sa.Text),
-    sa.Column("description", sa.Text),
-    sa.Column("condition", sa.Text),
-    sa.Column("price_usd", Decimal),
-    sa.Column("sn", sa.Text),
-    sa.Column("mfr", sa.Text),
-    sa.Column("mro_approval_no", sa.Text),
-    sa.Column("mro_name", sa.Text),
-    sa.Column("lead_time", sa.Integer),
-    sa.Column("tag_date", Date),
-    sa.Column("last_operator", sa.Text),
-    sa.Column("last_msn", sa.Text),
-    sa.Column("incident_related", sa.Boolean),
-    sa.Column("quantity", Decimal),
-    sa.Column("unit", sa.Text),
-    sa.Column("date_of_manufacture", Date),
-    sa.Column("time_remaining", sa.Integer),
-    sa.Column("cycles_remaining", sa.Integer),
-    sa.Column("shelf_life", Date),
-    sa.Column("location", sa.Text),
-    sa.Column("company", sa.Text),
-    sa.Column("time_stamp_entry", Timestamp, nullable=False),
-    sa.Column("db_action", sa.String(3), nullable=False),
-    sa.Column("extra", sa.JSON),  # columns the document does not define, kept as received
-    sa.Column("delivery_id", Id, nullable=False),  # the delivery that last changed this entry
-    sa.Index("ix_stock_pn", "pn"),
-)
+@dataclass(frozen=True)
+class StorageConfig:
+    """``[storage]``: where everything received is kept."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("url",)  # it may hold the database password
+
+    # SQLAlchemy URL; empty means the embedded SQLite file <data_dir>/receiver.db.
+    url: str = ""
+    data_dir: str = "data"
+    busy_timeout_ms: int = 30_000
+
+    def validate(self) -> None:
+        if self.busy_timeout_ms < 0:
+            raise ConfigError("[storage] busy_timeout_ms must be at least 0")
+
+    @property
+    def effective_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'receiver.db'}"
+
+
+# Query parameters that carry a credential (libpq's password and sslpassword, tokens and keys).
+SECRET_QUERY_KEYS = ("password", "sslpassword", "token", "key", "secret", "apikey", "api_key", "access_token")
+
+
+def masked_url(url: str) -> str:
+    """A URL as logs and ``check-config`` show it: the password of its user part and the values of its
+    credential-bearing query parameters replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(not a URL)"
+    netloc = parts.netloc
+    if password is not None:
+        user_part, _, host_part = netloc.rpartition("@")
+        netloc = f"{user_part.split(':', 1)[0]}:***@{host_part}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if any(s in k.lower() for s in SECRET_QUERY_KEYS) else v) for k, v in pairs],
+                          safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class Store:
     """An engine plus the transaction discipline of its backend."""
+
+    @classmethod
+    def from_config(cls, config: StorageConfig) -> Store:
+        return cls(config.effective_url, busy_timeout_ms=config.busy_timeout_ms)
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 30_000) -> None:
         try:
@@ -127,7 +143,7 @@ class Store:
         return self.url.get_backend_name()
 
     def describe(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return masked_url(self.url.render_as_string(hide_password=False))
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -360,152 +376,6 @@ def list_deliveries(
     return list(conn.execute(query))
 
 
-# --- erp (receiver/erp.py): customers and subscriptions, each the last full state received ----------
-
-# One row per (queue, id): the customers of secom-customer-queue and the subscriptions of
-# secom-subscriptions-queue. ``document`` is the object exactly as last received (unknown properties
-# included); the other columns are taken out of it for queries. ``content_sha256`` (of the canonical
-# JSON) tells a re-delivery of the same state from a change.
-erp_customers = sa.Table(
-    "erp_customers",
-    metadata,
-    sa.Column("id", sa.Text, primary_key=True),  # customerId, numbers in their string form
-    sa.Column("status", sa.Text),
-    sa.Column("name", sa.Text),
-    sa.Column("document", sa.JSON, nullable=False),
-    sa.Column("content_sha256", sa.String(64), nullable=False),
-    sa.Column("delivery_id", Id, nullable=False),  # the delivery that last changed it
-)
-
-erp_subscriptions = sa.Table(
-    "erp_subscriptions",
-    metadata,
-    sa.Column("id", sa.Text, primary_key=True),  # subscriptionId
-    sa.Column("status", sa.Text),
-    sa.Column("name", sa.Text),
-    sa.Column("agreement_type", sa.Text),
-    sa.Column("document_number", sa.Text),
-    sa.Column("document", sa.JSON, nullable=False),
-    sa.Column("content_sha256", sa.String(64), nullable=False),
-    sa.Column("delivery_id", Id, nullable=False),
-)
-
-# The subscription's property bag (``characteristic``, alias ``properties``), one row per triplet in
-# the order sent: the raw value and valueType as sent, the type read from valueType, the parsed value
-# (null when it does not parse, with the problem saying why).
-erp_characteristics = sa.Table(
-    "erp_characteristics",
-    metadata,
-    sa.Column("subscription_id", sa.Text, primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("value_type", sa.Text),
-    sa.Column("value", sa.Text),
-    sa.Column("type", sa.String(16)),  # string | date | datetime | float | integer | boolean; null: unknown
-    sa.Column("parsed", sa.JSON),
-    sa.Column("problem", sa.Text),
-    sa.Index("ix_erp_characteristics_name", "name"),
-)
-
-# ``engagedParty[].id`` of each subscription: the customers it belongs to. No foreign key: a
-# subscription may arrive before its customer (no ordering across queues).
-erp_engaged_parties = sa.Table(
-    "erp_engaged_parties",
-    metadata,
-    sa.Column("subscription_id", sa.Text, primary_key=True),
-    sa.Column("position", sa.Integer, primary_key=True),
-    sa.Column("customer_id", sa.Text, nullable=False),
-    sa.Index("ix_erp_engaged_parties_customer_id", "customer_id", "subscription_id"),
-)
-
-
-# --- end erp -----------------------------------------------------------------------------------------
-
-
-# --- servicemobility (receiver/servicemobility.py): webhook events and the usage rows they carry -----
-
-# UTC date-times: the validated text ``YYYY-MM-DDTHH:MM:SS.fffZ`` on SQLite (sorts as time), a real
-# timestamp on PostgreSQL. Quantities: decimals.
-UtcTime = sa.String(24).with_variant(sa.DateTime(timezone=True), "postgresql")
-
-# Every event received, once per (source, id) — the duplicate key — with its envelope as received.
-servicemobility_events = sa.Table(
-    "servicemobility_events",
-    metadata,
-    sa.Column("source", sa.String(255), primary_key=True),
-    sa.Column("id", sa.String(255), primary_key=True),
-    sa.Column("type", sa.String(32), nullable=False),
-    sa.Column("time", UtcTime, nullable=False),
-    sa.Column("envelope", sa.JSON, nullable=False),
-    sa.Column("body_sha256", sa.String(64), nullable=False),  # tells a re-sent id with another body
-    sa.Column("delivery_id", Id, nullable=False),  # the delivery that stored it
-    sa.Column("delivery_count", sa.Integer, nullable=False),  # 1 + the duplicates disregarded since
-    sa.Index("ix_servicemobility_events_delivery", "delivery_id"),
-    sa.Index("ix_servicemobility_events_type", "type", "delivery_id"),
-)
-
-# InventoryUsage flattened: one row per item per storage location per usage row of an event.
-servicemobility_usage = sa.Table(
-    "servicemobility_usage",
-    metadata,
-    sa.Column("source", sa.String(255), primary_key=True),
-    sa.Column("event_id", sa.String(255), primary_key=True),
-    sa.Column("row_index", sa.Integer, primary_key=True),
-    sa.Column("location_index", sa.Integer, primary_key=True),
-    sa.Column("item_index", sa.Integer, primary_key=True),
-    sa.Column("delivery_id", Id, nullable=False),
-    sa.Column("rowver", sa.Text, nullable=False),
-    sa.Column("user_id", sa.Text),
-    sa.Column("modified_utc", UtcTime, nullable=False),
-    sa.Column("ref_module", sa.Text, nullable=False),
-    sa.Column("ref_obj_id", sa.Text, nullable=False),
-    sa.Column("storage_location_id", sa.Text, nullable=False),
-    sa.Column("prod_num", sa.Text, nullable=False),
-    sa.Column("serial_num", sa.Text),
-    sa.Column("batch_num", sa.Text),
-    sa.Column("in_qty", Decimal),
-    sa.Column("out_qty", Decimal),
-    sa.Column("inventory_qty", Decimal),
-    sa.Column("reported_damaged_qty", Decimal),
-    sa.Column("disposition_reasons", sa.JSON),
-    sa.Index("ix_servicemobility_usage_product", "prod_num", "storage_location_id"),
-    sa.Index("ix_servicemobility_usage_object", "ref_module", "ref_obj_id", "modified_utc"),
-)
-
-# --- end servicemobility -----------------------------------------------------------------------------
-
-
-# --- s360 (receiver/s360.py): products of the S-360 inventory webhook and what each delivery changed ---
-
-# One row per product id (a signed 64-bit integer): its document in canonical JSON (sorted keys, compact:
-# the exact text whose SHA-256 is content_sha256, so re-ordered keys are not a change), the fields the
-# read API filters on, and the deliveries that first saw, last changed and last saw it (their times are
-# those of the delivery log).
-s360_products = sa.Table(
-    "s360_products",
-    metadata,
-    sa.Column("id", Id, primary_key=True, autoincrement=False),
-    sa.Column("code", sa.Text, nullable=False),
-    sa.Column("state", sa.Text),
-    sa.Column("document", sa.JSON, nullable=False),
-    sa.Column("content_sha256", sa.String(64), nullable=False),
-    sa.Column("first_seen_delivery", Id, nullable=False),
-    sa.Column("last_changed_delivery", Id, nullable=False),
-    sa.Column("last_seen_delivery", Id, nullable=False),
-    sa.Index("ix_s360_products_state_id", "state", "id"),
-)
-
-# Every product of every accepted delivery: new, changed or unchanged (the platform sends the whole
-# inventory each time, so this is what tells a real change from a re-send).
-s360_product_changes = sa.Table(
-    "s360_product_changes",
-    metadata,
-    sa.Column("delivery_id", Id, primary_key=True, autoincrement=False),
-    sa.Column("product_id", Id, primary_key=True, autoincrement=False),
-    sa.Column("change", sa.String(9), nullable=False),  # new | changed | unchanged
-)
-
-
 def lock_channel(conn: Connection, channel: str) -> None:
     """Serialise one channel's write transactions: on PostgreSQL a transaction-scoped advisory lock (released
     at commit or rollback); on SQLite nothing to do, ``Store.write()`` already holds the database's write
@@ -513,6 +383,3 @@ def lock_channel(conn: Connection, channel: str) -> None:
     if conn.dialect.name == "postgresql":
         # Two int4 keys: a key space apart from create_schema's single bigint key.
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(7411, sa.func.hashtext(channel))))
-
-
-# --- end s360 ----------------------------------------------------------------------------------------

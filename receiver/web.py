@@ -1,5 +1,6 @@
-"""What every HTTP channel does before its own logic: check credentials, refuse oversize bodies from
-their Content-Length, check the media type, read the body, and log every rejection."""
+"""What every HTTP channel shares: credentials, the body (size, media type, JSON), the one push-view
+skeleton (authenticate → body → receive → log → answer, every refusal recorded), the one ``Receipt``,
+and the paging and time helpers of the read routes."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from receiver import storage
-from receiver.errors import (
+from . import storage
+from .errors import (
     MalformedBody,
     PayloadTooLarge,
     ReceiverError,
@@ -29,26 +31,34 @@ from receiver.errors import (
 
 log = logging.getLogger(__name__)
 
-F = TypeVar("F", bound=Callable[..., Any])
+# What an HTTP field name may hold (RFC 9110 token) minus "_", which gunicorn drops from names.
+HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What an HTTP channel answers with 200: the outcome (accepted, or a disregarded duplicate), the
-    delivery id in the log, counts, warnings, and the delivery that first applied a duplicate."""
+    """What became of one delivery: the outcome (accepted, a disregarded duplicate, or — on AMQP —
+    rejected), its id in the delivery log, counts, warnings, and the delivery that first applied a
+    duplicate. HTTP channels answer it with 200; ``counts_name`` is the key the counts go under."""
 
     outcome: str
     delivery: int
-    counts: dict[str, int]
-    warnings: list[dict[str, Any]]
+    counts: dict[str, Any]
+    warnings: list[dict[str, Any]] | None = None  # None: the channel reports none
     original_delivery: int | None = None
+    reason: str | None = None
+    counts_name: str = "rows"
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, "rows": self.counts,
-                                "warnings": self.warnings}
+        body: dict[str, Any] = {"outcome": self.outcome, "delivery": self.delivery, self.counts_name: self.counts}
+        if self.warnings is not None:
+            body["warnings"] = self.warnings
         if self.original_delivery is not None:
             body["original_delivery"] = self.original_delivery
         return body
+
+
+# --- credentials ------------------------------------------------------------------------------------
 
 
 def secrets_equal(given: str | None, expected: str) -> bool:
@@ -78,6 +88,9 @@ def require_headers(expected: Mapping[str, str]) -> None:
             problems=[{"path": ["headers", name], "message": "missing"} for name in missing]
             + [{"path": ["headers", name], "message": "wrong value"} for name in wrong],
         )
+
+
+# --- the body ---------------------------------------------------------------------------------------
 
 
 def read_body(max_bytes: int) -> bytes:
@@ -176,35 +189,92 @@ def _finite(literal: str) -> float:
     return value
 
 
-def logs_rejections(store: storage.Store, channel: str) -> Callable[[F], F]:
-    """Wrap a channel's view: a rejected request is recorded in the delivery log (with its raw body
-    once credentials passed, so it can be re-applied after a fix) and answered with the error."""
+# --- the push endpoint --------------------------------------------------------------------------------
 
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return view(*args, **kwargs)
-            except ReceiverError as exc:
-                # The body is kept only when it was read (within the limit) from an authenticated
-                # sender: strangers cannot fill the store.
-                authenticated = not isinstance(exc, Unauthenticated)
-                body = g.get("raw_body") if authenticated else None
-                log.warning("%s delivery rejected (%s): %s", channel, exc.status, exc.message)
-                if isinstance(exc, StorageFailure):
-                    raise
-                try:
-                    with store.write() as conn:
-                        storage.record_delivery(
-                            conn, channel=channel, outcome="rejected", status=exc.status,
-                            reason=f"{exc.reason}: {exc.message}", counts=None,
-                            warnings=None, body=body, keep_body=body is not None,
-                            content_type=request.content_type, remote_addr=request.remote_addr,
-                        )
-                except StorageFailure:
-                    log.exception("%s: could not record a rejected delivery", channel)
+
+class Receive(Protocol):
+    """A channel's transport-free core: parse, validate and store one body."""
+
+    def __call__(self, body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt: ...
+
+
+def add_push_endpoint(app: Flask, rules: list[str], endpoint: str, *, channel: str, store: storage.Store,
+                      max_body_bytes: int, receive: Receive,
+                      authenticate: Callable[[], object] = lambda: None) -> None:
+    """One POST endpoint of a channel, the same skeleton for all: ``authenticate`` (raises
+    Unauthenticated), the body within ``max_body_bytes``, JSON media type, ``receive``, a log line, 200
+    with the receipt. Every refusal is recorded in the delivery log and answered with the envelope."""
+
+    def push() -> tuple[Response, int]:
+        authenticate()
+        body = read_body(max_body_bytes)
+        require_json_media_type()
+        started = time.perf_counter()
+        receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr)
+        log.info("%s delivery %s %s: %s in %.0f ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
+                 (time.perf_counter() - started) * 1000)
+        return jsonify(receipt.to_json()), 200
+
+    push.__name__ = endpoint
+    view = _logs_rejections(store, channel, push)
+    for rule in rules:
+        app.add_url_rule(rule, endpoint, view, methods=["POST"])
+
+
+def _logs_rejections(store: storage.Store, channel: str,
+                     view: Callable[[], tuple[Response, int]]) -> Callable[[], tuple[Response, int]]:
+    """A rejected request is recorded in the delivery log (with its raw body once credentials passed,
+    so it can be re-applied after a fix) and answered with the error."""
+
+    @functools.wraps(view)
+    def wrapper() -> tuple[Response, int]:
+        try:
+            return view()
+        except ReceiverError as exc:
+            # The body is kept only when it was read (within the limit) from an authenticated
+            # sender: strangers cannot fill the store.
+            authenticated = not isinstance(exc, Unauthenticated)
+            body = g.get("raw_body") if authenticated else None
+            log.warning("%s delivery rejected (%s): %s", channel, exc.status, exc.message)
+            if isinstance(exc, StorageFailure):
                 raise
+            try:
+                with store.write() as conn:
+                    storage.record_delivery(
+                        conn, channel=channel, outcome="rejected", status=exc.status,
+                        reason=f"{exc.reason}: {exc.message}", counts=None,
+                        warnings=None, body=body, keep_body=body is not None,
+                        content_type=request.content_type, remote_addr=request.remote_addr,
+                    )
+            except StorageFailure:
+                log.exception("%s: could not record a rejected delivery", channel)
+            raise
 
-        return wrapper  # type: ignore[return-value]
+    return wrapper
 
-    return decorator
+
+# --- read routes ----------------------------------------------------------------------------------
+
+
+def int_arg(name: str, default: int | None, low: int, high: int) -> Any:
+    """An integer query parameter of a read route (``default`` when absent), or 400 saying what is
+    allowed. Every read route pages with it."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        abort(400, description=f"{name} must be an integer")
+    if not low <= value <= high:
+        abort(400, description=f"{name} must be between {low} and {high}")
+    return value
+
+
+def utc_iso(moment: datetime | str) -> str:
+    """A stored time as the read API shows every time: UTC, milliseconds, "Z" (2022-07-27T23:10:12.000Z).
+    SQLite hands back naive datetimes (or the stored text), PostgreSQL aware ones."""
+    if isinstance(moment, str):
+        return moment
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -144,6 +144,7 @@ def make_client(store_url: str) -> Iterator[Callable[..., FlaskClient]]:
     def build(**sections: dict[str, Any]) -> FlaskClient:
         config = receiver_config(store_url, **sections)
         store = Store(config.storage_url)
+        store.create_schema()  # as `serve` does before its workers start
         stores.append(store)
         return create_app(config, store=store).test_client()
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import fixtures
-from receiver import create_app, erp, storage
+from receiver import create_app, storage
+from receiver.channels import erp
 from receiver.errors import StorageFailure
 from simulator.erp import (
     CUSTOMER_QUEUE,
@@ -153,7 +154,7 @@ def test_bag_under_properties_or_as_one_object_is_read(store: storage.Store, cli
 def test_broken_triplets_are_skipped_with_a_warning_and_kept_in_the_document(store: storage.Store,
                                                                               client: FlaskClient) -> None:
     bag = [{"name": "OK", "valueType": "Date", "value": "not a date"}, "not an object", {"value": "no name"}]
-    erp.receive(store, note(erp.SUBSCRIPTION, {"id": "S1", "characteristic": bag, "engagedParty": "134719"}))
+    erp.receive_message(store, note(erp.SUBSCRIPTION, {"id": "S1", "characteristic": bag, "engagedParty": "134719"}))
     found = get(client, "subscriptions/S1").get_json()
     assert found["document"]["characteristic"] == bag
     assert [(c["name"], c["value"], c["parsed"]) for c in found["characteristics"]] == [("OK", "not a date", None)]
@@ -167,23 +168,23 @@ def test_broken_triplets_are_skipped_with_a_warning_and_kept_in_the_document(sto
 
 
 def test_numeric_id_is_stored_under_its_string_form(store: storage.Store, client: FlaskClient) -> None:
-    first = erp.receive(store, note(erp.CUSTOMER, customer(134719)))
-    assert (first.outcome, first.id) == ("accepted", "134719")
+    first = erp.receive_message(store, note(erp.CUSTOMER, customer(134719)))
+    assert (first.outcome, first.counts["id"]) == ("accepted", "134719")
     assert get(client, "customers/134719").get_json()["document"]["id"] == 134719
     # The same customer with the id as a string is the same object; the content differs, so it applies.
-    again = erp.receive(store, note(erp.CUSTOMER, customer("134719")))
+    again = erp.receive_message(store, note(erp.CUSTOMER, customer("134719")))
     assert again.outcome == "accepted"
     assert get(client, "customers/134719").get_json()["document"]["id"] == "134719"
-    assert erp.receive(store, note(erp.CUSTOMER, customer(134720.0))).id == "134720"
-    assert erp.receive(store, note(erp.CUSTOMER, customer(2.5))).id == "2.5"
+    assert erp.receive_message(store, note(erp.CUSTOMER, customer(134720.0))).counts["id"] == "134720"
+    assert erp.receive_message(store, note(erp.CUSTOMER, customer(2.5))).counts["id"] == "2.5"
     with_bom = b"\xef\xbb\xbf" + json.dumps(customer("BOM")).encode()  # RFC 8259 §8.1: MAY be ignored
-    assert erp.receive(store, note(erp.CUSTOMER, with_bom)).outcome == "accepted"
+    assert erp.receive_message(store, note(erp.CUSTOMER, with_bom)).outcome == "accepted"
 
 
 def test_each_message_replaces_the_whole_state(store: storage.Store, client: FlaskClient) -> None:
-    erp.receive(store, note(erp.SUBSCRIPTION, subscription(owner="C1", segment="KOBİ")))
+    erp.receive_message(store, note(erp.SUBSCRIPTION, subscription(owner="C1", segment="KOBİ")))
     later = subscription(owner="C2", characteristic=[{"name": "STAGE", "valueType": "String", "value": "7"}])
-    erp.receive(store, note(erp.SUBSCRIPTION, later))
+    erp.receive_message(store, note(erp.SUBSCRIPTION, later))
     found = get(client, "subscriptions/123462").get_json()
     assert found["document"] == later  # the property the later state no longer has is gone
     assert parsed(get(client, "subscriptions/123462")) == {"STAGE": "7"}
@@ -199,10 +200,11 @@ def test_customers_and_subscriptions_with_one_id_are_two_objects(store: storage.
 
 
 def test_the_same_state_again_is_a_duplicate_and_changes_nothing(store: storage.Store, client: FlaskClient) -> None:
-    first = erp.receive(store, note(erp.CUSTOMER, customer(contactMedium=[{"characteristic": {"city": "İZMİR"}}])))
+    first = erp.receive_message(store, note(erp.CUSTOMER,
+                                            customer(contactMedium=[{"characteristic": {"city": "İZMİR"}}])))
     # Same content, other bytes (key order, spacing) and redelivered: still the same state.
     same = json.dumps(customer(contactMedium=[{"characteristic": {"city": "İZMİR"}}]), sort_keys=True, indent=4)
-    again = erp.receive(store, note(erp.CUSTOMER, same.encode(), redelivered=True))
+    again = erp.receive_message(store, note(erp.CUSTOMER, same.encode(), redelivered=True))
     assert again.outcome == "duplicate"
     assert again.reason == f"same content as delivery {first.delivery}: nothing changed"
     assert get(client, "customers/134719").get_json()["deliveryId"] == first.delivery
@@ -236,10 +238,10 @@ def test_a_batch_is_one_transaction(store: storage.Store, client: FlaskClient) -
 def test_text_with_nul_characters_is_stored(store: storage.Store, client: FlaskClient) -> None:
     # PostgreSQL text cannot hold NUL: the column drops it, the document keeps it.
     sent = customer("N1", name="AYŞE\u0000 ÇELİK", characteristic=[{"name": "A\u0000", "value": "\u0000"}])
-    assert erp.receive(store, note(erp.CUSTOMER, sent)).outcome == "accepted"
+    assert erp.receive_message(store, note(erp.CUSTOMER, sent)).outcome == "accepted"
     assert get(client, "customers/N1").get_json()["document"] == sent
     with store.read() as conn:
-        assert conn.execute(sa.select(storage.erp_customers.c.name)).scalar_one() == "AYŞE ÇELİK"
+        assert conn.execute(sa.select(erp.customer_table.c.name)).scalar_one() == "AYŞE ÇELİK"
 
 
 # --- what can never be stored ------------------------------------------------------------------------
@@ -272,7 +274,7 @@ def test_text_with_nul_characters_is_stored(store: storage.Store, client: FlaskC
 def test_a_message_that_can_never_be_stored_is_rejected_with_its_reason_and_body(
     store: storage.Store, client: FlaskClient, body: bytes, reason: str
 ) -> None:
-    receipt = erp.receive(store, note(erp.CUSTOMER, body, queue="my-customers"))
+    receipt = erp.receive_message(store, note(erp.CUSTOMER, body, queue="my-customers"))
     assert receipt.outcome == "rejected"
     assert receipt.reason is not None and receipt.reason.startswith(reason)
     logged = deliveries(client)[-1]
@@ -287,13 +289,13 @@ def test_the_simulators_cases_get_the_outcome_it_expects(store: storage.Store, n
     case = MALFORMATIONS[name]
     for queue in case.build.queues:
         body = case.build(ErpCaseContext(ErpGenerator(3), queue))
-        receipt = erp.receive(store, note(QUEUE_KINDS[queue], body))
+        receipt = erp.receive_message(store, note(QUEUE_KINDS[queue], body))
         assert receipt.outcome == ("rejected" if outcome(case) == "dead-letter" else "accepted"), (queue, receipt)
 
 
 def test_the_fixture_cases_get_their_outcome(store: storage.Store) -> None:
     for name, case in fixtures.cases("erp").items():
-        receipt = erp.receive(store, note(QUEUE_KINDS[case["queue"]], fixtures.raw("erp", name)))
+        receipt = erp.receive_message(store, note(QUEUE_KINDS[case["queue"]], fixtures.raw("erp", name)))
         expected = {"rejected"} if case["outcome"] == "dead-letter" else {"accepted", "duplicate"}
         assert receipt.outcome in expected, name
 
@@ -325,11 +327,11 @@ def test_stored_state_is_the_last_published_state_per_id(store: storage.Store, c
 def test_any_object_with_an_id_is_stored_exactly_as_sent(store: storage.Store, client: FlaskClient,
                                                          document: dict[str, Any], object_id: str) -> None:
     sent = {**document, "id": object_id}
-    receipt = erp.receive(store, note(erp.SUBSCRIPTION, sent))
+    receipt = erp.receive_message(store, note(erp.SUBSCRIPTION, sent))
     assert receipt.outcome in {"accepted", "duplicate"}
     with store.read() as conn:
-        stored = conn.execute(sa.select(storage.erp_subscriptions.c.document)
-                              .where(storage.erp_subscriptions.c.id == object_id)).scalar_one()
+        stored = conn.execute(sa.select(erp.subscription_table.c.document)
+                              .where(erp.subscription_table.c.id == object_id)).scalar_one()
     assert stored == sent
 
 
@@ -370,7 +372,7 @@ def test_an_unreachable_store_is_a_storage_failure() -> None:
     store = storage.Store(f"postgresql://postgres@127.0.0.1:{_unused_port()}/test")
     try:
         with pytest.raises(StorageFailure, match="storage unavailable"):
-            erp.receive(store, note(erp.CUSTOMER, customer()))
+            erp.receive_message(store, note(erp.CUSTOMER, customer()))
     finally:
         store.dispose()
 
@@ -378,8 +380,9 @@ def test_an_unreachable_store_is_a_storage_failure() -> None:
 def test_the_read_api_answers_500_when_the_store_is_gone(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     store = storage.Store(f"sqlite:///{folder / 'receiver.db'}")
+    store.create_schema()
     client = create_app(receiver_config(str(store.url)), store=store).test_client()
-    erp.receive(store, note(erp.CUSTOMER, customer()))
+    erp.receive_message(store, note(erp.CUSTOMER, customer()))
     assert get(client, "customers/134719").status_code == 200
     store.engine.dispose()  # close the pooled connections, then take the database away
     folder.rename(tmp_path / "moved")

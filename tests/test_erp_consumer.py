@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from pika.adapters.blocking_connection import BlockingChannel
 
 from receiver import amqp, cli, storage
+from receiver.channels import erp
 from receiver.config import Config
 from simulator.erp import (
     CUSTOMER_QUEUE,
@@ -174,7 +175,7 @@ def held(store: storage.Store) -> dict[tuple[str, str], Any]:
     """What the store holds, keyed like the simulator's ``expected_state``."""
     state = {}
     with store.read() as conn:
-        for queue, table in ((CUSTOMER_QUEUE, storage.erp_customers), (SUBSCRIPTION_QUEUE, storage.erp_subscriptions)):
+        for queue, table in ((CUSTOMER_QUEUE, erp.customer_table), (SUBSCRIPTION_QUEUE, erp.subscription_table)):
             for row in conn.execute(sa.select(table.c.id, table.c.document)):
                 state[(queue, row.id)] = row.document
     return state

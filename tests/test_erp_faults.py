@@ -2,9 +2,10 @@
 the real RabbitMQ: SIGKILL before and after the commit, SIGTERM with messages in flight, and a broker
 restart in the middle of 10,000 confirmed messages. Every published message is accounted for.
 
-The SIGKILLs land at an exact point through the test-only ``RECEIVER_ERP_FAULT`` setting
-(``[erp] fault``), read once at start-up. The broker restart uses ``rabbitmqctl stop_app`` /
-``start_app`` on the local node (restored in a ``finally``); without rabbitmqctl it skips locally and fails in CI.
+The SIGKILLs land at an exact point through hooks the test injects (``tests/erp_fault_consumer.py``
+runs the consumer with them); the receiver's configuration knows nothing of them. The broker restart
+uses ``rabbitmqctl stop_app`` / ``start_app`` on the local node (restored in a ``finally``); without
+rabbitmqctl it skips locally and fails in CI.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 
 from receiver import amqp, storage
+from receiver.channels import erp
 from simulator.erp import CUSTOMER_QUEUE, ErpPublisher, ScenarioOptions, backlog_messages, expected_state
 from tests.conftest import receiver_config, require_service_tool
 
@@ -59,17 +61,19 @@ class Setup:
                           subscription_queue=self.erp["subscription_queue"]) as publisher:
             assert publisher.publish_many(bodies, self.queue) == len(bodies)
 
-    def start(self, **erp: Any) -> subprocess.Popen[bytes]:
-        """``python -m receiver consume`` configured from the environment only; waits until it consumes."""
+    def start(self, fault: str | None = None, **erp: Any) -> subprocess.Popen[bytes]:
+        """``python -m receiver consume`` configured from the environment only (with ``fault``, the same
+        consumer with a SIGKILL injected: ``tests/erp_fault_consumer.py``); waits until it consumes."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
         env |= {"RECEIVER_STORAGE_URL": self.store_url, "RECEIVER_STOCK_ENABLED": "false"}
         env |= {f"RECEIVER_ERP_{key.upper()}": str(value) for key, value in {**self.erp, **erp}.items()}
+        command = ["receiver", "consume"] if fault is None else ["tests.erp_fault_consumer", fault]
         start = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
-            process = subprocess.Popen([sys.executable, "-m", "receiver", "consume"], env=env, cwd=ROOT,
+            process = subprocess.Popen([sys.executable, "-m", *command], env=env, cwd=ROOT,
                                        stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: "erp: consuming" in self.text(start) or process.poll() is not None, "the consumer to start")
-        assert process.poll() is None or erp.get("fault"), self.text()
+        assert process.poll() is None or fault, self.text()
         return process
 
     def text(self, start: int = 0) -> str:
@@ -89,7 +93,7 @@ class Setup:
 
     def customers(self) -> dict[tuple[str, str], Any]:
         with self.store.read() as conn:
-            rows = conn.execute(sa.select(storage.erp_customers.c.id, storage.erp_customers.c.document))
+            rows = conn.execute(sa.select(erp.customer_table.c.id, erp.customer_table.c.document))
             return {(CUSTOMER_QUEUE, row.id): row.document for row in rows}
 
 
@@ -227,6 +231,8 @@ def test_broker_restart_in_the_middle_of_10000_messages_loses_nothing_and_applie
           f"applied twice, {duplicates} redelivered and recognised as duplicates; {stored_at_stop} stored "
           "when the broker stopped")
     assert (lost, applied_twice) == ([], [])
-    assert "erp: connection to" in setup.text() and "CONNECTION_FORCED" in setup.text()
+    # The consumer noticed the restart and reconnected (how the broker's going shows — CONNECTION_FORCED,
+    # a reset, an EOF — is the race's wording, not the guarantee).
+    assert "erp: connection to" in setup.text()
     assert setup.customers() == expected_state(messages)
     assert setup.ready() == 0

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from devtools.serving import running_consumer, write_toml
 from receiver import storage
+from receiver.channels import erp
 from simulator.erp import (
     CUSTOMER_QUEUE,
     SUBSCRIPTION_QUEUE,
@@ -58,9 +59,9 @@ def stored(store_url: str) -> tuple[dict[tuple[str, str], object], int]:
     store = storage.Store(store_url)
     with store.read() as conn:
         held = {(CUSTOMER_QUEUE, i): d for i, d in conn.execute(
-            sa.select(storage.erp_customers.c.id, storage.erp_customers.c.document))}
+            sa.select(erp.customer_table.c.id, erp.customer_table.c.document))}
         held |= {(SUBSCRIPTION_QUEUE, i): d for i, d in conn.execute(
-            sa.select(storage.erp_subscriptions.c.id, storage.erp_subscriptions.c.document))}
+            sa.select(erp.subscription_table.c.id, erp.subscription_table.c.document))}
         recorded = conn.execute(sa.select(sa.func.count()).select_from(storage.deliveries).where(
             storage.deliveries.c.channel == "erp")).scalar_one()
     store.dispose()

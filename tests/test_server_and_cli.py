@@ -100,11 +100,14 @@ def test_a_storage_url_password_never_shows_and_a_bad_url_is_a_clear_error(tmp_p
 def test_a_rejected_delivery_can_be_reapplied_after_a_fix(tmp_path: Path) -> None:
     from receiver import create_app
     from receiver.config import load_config
+    from receiver.storage import Store
 
     config_path = write_toml(tmp_path / "receiver.toml", {
         "storage": {"data_dir": str(tmp_path / "data")}, "api": {"token": API_TOKEN},
         "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}})
-    client = create_app(load_config(config_path)).test_client()
+    config = load_config(config_path)
+    Store.from_config(config.storage).create_schema()  # as `serve` and `init-db` do
+    client = create_app(config).test_client()
     push = StockGenerator(seed=9).first_push(4)
     # The platform sent the right data with a media type the receiver refused: the body is kept.
     refused = client.post("/stock-push", data=push.to_bytes(), headers={**STOCK_HEADERS, "Content-Type": "text/plain"})

@@ -19,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fixtures
-from receiver import create_app, servicemobility
+from receiver import create_app
+from receiver.channels import servicemobility
 from receiver.errors import InvalidPayload
 from receiver.storage import Store
 from simulator import servicemobility as sm
@@ -433,8 +434,8 @@ def test_a_rejected_body_can_be_reapplied_after_a_fix(make_client: Any) -> None:
     rejected = deliveries(client)[0]
     body = client.get(f"/api/deliveries/{rejected['id']}/body", headers=AUTH).data
     store, config = client.application.extensions["receiver.store"], client.application.extensions["receiver.config"]
-    result = servicemobility.reapply(store, config.servicemobility, body, content_type="application/json",
-                                     reason=f"re-applied from delivery {rejected['id']}")
+    result = servicemobility.receive(store, config.servicemobility, body, content_type="application/json",
+                                     reason=f"re-applied from delivery {rejected['id']}").to_json()
     assert result["outcome"] == "accepted"
     assert probe(client, SOURCE, sent["id"]).status_code == 200
     assert deliveries(client)[0]["reason"] == f"re-applied from delivery {rejected['id']}"
@@ -471,6 +472,7 @@ def _lock_taker(store_url: str) -> tuple[str, Callable[[], Callable[[], None]]]:
 def test_when_the_store_cannot_write_the_answer_is_500_saying_so_and_nothing_is_stored(store_url: str) -> None:
     url, take_lock = _lock_taker(store_url)
     store = Store(url, busy_timeout_ms=300)
+    store.create_schema()
     try:
         client = create_app(receiver_config(url), store=store).test_client()
         sent = event(ONE_ROW)
@@ -513,12 +515,17 @@ def test_every_event_the_simulator_generates_is_valid_and_flattened_item_by_item
     assert [(row[2], row[3], row[4], row[11]) for row in flat] == items
 
 
-def test_the_bench_endpoint_exists_only_when_configured(tmp_path: Path) -> None:
-    for enabled, expected in ((False, 404), (True, 200)):
-        url = f"sqlite:///{tmp_path / f'{enabled}.db'}"
-        store = Store(url)
-        client = create_app(receiver_config(url, server={"bench_endpoint": enabled}), store=store).test_client()
-        assert client.post("/bench/trivial", data=b'{"a": 1}', headers=JSON).status_code == expected
-        if enabled:
-            assert client.post("/bench/trivial", data=b"{", headers=JSON).status_code == 400
+def test_the_benchmarks_trivial_endpoint_is_the_benchmarks_own(tmp_path: Path) -> None:
+    from bench.trivial_server import with_trivial_endpoint
+
+    url = f"sqlite:///{tmp_path / 'receiver.db'}"
+    store = Store(url)
+    store.create_schema()
+    try:
+        assert create_app(receiver_config(url), store=store).test_client().post(
+            "/bench/trivial", data=b'{"a": 1}', headers=JSON).status_code == 404
+        bench = with_trivial_endpoint(receiver_config(url)).test_client()
+        assert bench.post("/bench/trivial", data=b'{"a": 1}', headers=JSON).status_code == 200
+        assert bench.post("/bench/trivial", data=b"{", headers=JSON).status_code == 400
+    finally:
         store.dispose()

@@ -23,15 +23,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask.testing import FlaskClient
 
 from receiver import create_app
-from receiver.cli import _masked
-from receiver.config import ConfigError, ServiceMobilityConfig, from_mapping
+from receiver.channels import servicemobility
+from receiver.config import ConfigError, from_mapping, masked
 from receiver.storage import Store
 from simulator import servicemobility as sm
 from tests.conftest import API_TOKEN, receiver_config
 
 SECRET = "the-platform-shared-secret-of-32-bytes+"
 ISSUER = "urn:example:servicemobility"
-LEEWAY = ServiceMobilityConfig().leeway_seconds
+LEEWAY = servicemobility.Config().leeway_seconds
 JWKS_URL = "https://idp.example/.well-known/jwks.json"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -64,6 +64,7 @@ def receiver(tmp_path: Path) -> Iterator[Callable[..., FlaskClient]]:
     def build(**section: Any) -> FlaskClient:
         config = receiver_config(f"sqlite:///{tmp_path / 'receiver.db'}", servicemobility=section)
         stores.append(Store(config.storage_url))
+        stores[-1].create_schema()
         return create_app(config, store=stores[-1]).test_client()
 
     yield build
@@ -126,7 +127,7 @@ def assert_refused(client: FlaskClient, answer: Any, token: str | None, why: str
 def test_with_jwt_off_no_token_is_evaluated_and_the_start_says_so(
     receiver: Callable[..., FlaskClient], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="receiver.servicemobility")
+    caplog.set_level(logging.WARNING, logger="receiver.channels.servicemobility")
     client = receiver()
     assert 'jwt = "off"' in caplog.text and "NOT evaluated" in caplog.text
     assert post(client, None).status_code == 200
@@ -316,6 +317,7 @@ def test_bad_configuration_is_refused_naming_the_key(section: dict[str, Any], me
 
 def test_keys_that_cannot_be_used_are_refused_at_start(tmp_path: Path, ec_key: Any, rsa_key: Any) -> None:
     url = f"sqlite:///{tmp_path / 'receiver.db'}"
+    Store(url).create_schema()
     cases = [
         ({"jwt": "hs256", "secret": "short"}, "too weak"),
         ({"jwt": "public-key", "public_key": public_pem(ec_key), "algorithms": ["RS256"]}, "does not fit"),
@@ -332,9 +334,9 @@ def test_keys_that_cannot_be_used_are_refused_at_start(tmp_path: Path, ec_key: A
     app.extensions["receiver.store"].dispose()
 
 
-def test_the_secret_comes_from_the_environment_and_is_masked() -> None:
+def test_the_secret_comes_from_the_environment_and_ismasked() -> None:
     config = from_mapping({"stock": {"enabled": False}, "servicemobility": {"enabled": True, "jwt": "hs256"}},
                           {"RECEIVER_SERVICEMOBILITY_SECRET": SECRET})
     assert config.servicemobility.secret == SECRET
-    shown = json.dumps(_masked(config))
-    assert SECRET not in shown and _masked(config)["servicemobility"]["secret"] == "***"
+    shown = json.dumps(masked(config))
+    assert SECRET not in shown and masked(config)["servicemobility"]["secret"] == "***"

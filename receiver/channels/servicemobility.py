@@ -3,8 +3,12 @@
 The field-service platform POSTs one CloudEvents-shaped envelope per call, as plain
 ``application/json``, to ``<base>/InventoryUsage/`` — and each of eight sibling types to its own path —
 with the JWT of the API call that triggered it in ``x-access-token``. This module is the whole channel:
-the paths, the token check, the envelope and Inventory Usage validation, the de-duplicated store
-(events by (``source``, ``id``), usage flattened to one row per item), the endpoints and the read API.
+its ``[servicemobility]`` section, the paths, the token check, the envelope and Inventory Usage
+validation, its tables (events by (``source``, ``id``), usage flattened to one row per item), the
+de-duplicated store, the endpoints and the read routes. It needs only ``errors``, ``storage`` and ``web``.
+
+PyJWT and cryptography are imported only where a token is evaluated: a receiver that does not
+evaluate tokens (or does not run this channel) never loads them.
 """
 
 from __future__ import annotations
@@ -12,32 +16,26 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import jwt
-import requests
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
 from marshmallow.validate import Equal, Length, OneOf, Range
 
-from receiver import storage
-from receiver.api import int_arg, utc_iso
-from receiver.config import ConfigError, ServiceMobilityConfig
-from receiver.errors import InvalidPayload, ReceiverError, Unauthenticated, flatten
-from receiver.web import Receipt, logs_rejections, parse_json, read_body, require_json_media_type
+from .. import storage
+from ..errors import ConfigError, InvalidPayload, ReceiverError, Unauthenticated
+from ..web import Receipt, Receive, add_push_endpoint, int_arg, parse_json, utc_iso
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "servicemobility"
+NAME = "servicemobility"
+MiB = 1024 * 1024
 TOKEN_HEADER = "x-access-token"  # noqa: S105 (a header name)
 
 # The document's valid ``type`` values, in its order, and the path each posts to under <base>.
@@ -62,7 +60,72 @@ REF_MODULES = {
 }
 
 
-def paths(config: ServiceMobilityConfig) -> dict[str, str]:
+# Token mode → the algorithms it may pin. Never "none", never an HMAC algorithm with a public key
+# (the key-confusion attack), never what the token's own header says.
+JWT_ALGORITHMS: dict[str, tuple[str, ...]] = {
+    "off": (),
+    "hs256": ("HS256", "HS384", "HS512"),
+    "public-key": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"),
+    "jwks": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[servicemobility]``: the field-service platform's webhooks, InventoryUsage/ and its eight sibling types."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("secret", "jwks_url")  # the URL may carry credentials
+
+    enabled: bool = False
+    base: str = "/servicemobility"  # the "REST Endpoint URI" path registered with the platform
+    # Event type → its path under base; the others post to their type name, Activity to Activities.
+    paths: dict[str, str] = field(default_factory=dict)
+    # x-access-token: "off" (trust the platform, which authenticated it already), "hs256" (secret),
+    # "public-key" (RS*/ES* with public_key) or "jwks" (keys from jwks_url).
+    jwt: str = "off"
+    secret: str = ""  # hs256; prefer RECEIVER_SERVICEMOBILITY_SECRET
+    public_key: str = ""  # public-key: the PEM itself, or the path of a PEM file
+    jwks_url: str = ""
+    jwks_cache_seconds: int = 300
+    algorithms: list[str] = field(default_factory=list)  # empty: HS256, the key's own, RS256 for jwks
+    audience: str = ""  # required aud when set; a token with an aud is refused when empty
+    issuer: str = ""  # required iss when set
+    # Tolerance on exp, iat and nbf: tokens are accepted until exp + leeway. The platform sends the
+    # token of the API call that triggered the webhook, on a 15-minute schedule: 15 min + 5 for clocks.
+    leeway_seconds: int = 1200
+    # A usage row is ~700 bytes of compact JSON (~2.1 KB pretty-printed): 16 MiB holds ~24,000 (~7,800).
+    max_body_bytes: int = 16 * MiB
+
+    def validate(self) -> None:
+        if not self.enabled:
+            return
+        if self.base and not self.base.startswith("/"):
+            raise ConfigError("[servicemobility] base must start with '/' (or be empty)")
+        unknown = set(self.paths) - set(TYPES)
+        if unknown:
+            raise ConfigError(f"[servicemobility] paths has unknown type(s) {sorted(unknown)}; types: {list(TYPES)}")
+        effective = [self.paths.get(name, default).strip("/") for name, default in TYPES.items()]
+        if "" in effective or len(set(effective)) != len(effective):
+            raise ConfigError("[servicemobility] paths must give each type a non-empty path of its own")
+        if self.jwt not in JWT_ALGORITHMS:
+            raise ConfigError(f"[servicemobility] jwt must be one of {list(JWT_ALGORITHMS)}, not {self.jwt!r}")
+        needs = {"hs256": ("secret", self.secret), "public-key": ("public_key", self.public_key),
+                 "jwks": ("jwks_url", self.jwks_url)}.get(self.jwt)
+        if needs and not needs[1]:
+            raise ConfigError(f"[servicemobility] jwt = {self.jwt!r} needs {needs[0]}")
+        if self.jwt == "jwks" and not self.jwks_url.startswith(("https://", "http://")):
+            raise ConfigError("[servicemobility] jwks_url must be an http(s) URL")
+        wrong = [name for name in self.algorithms if name not in JWT_ALGORITHMS[self.jwt]]
+        if wrong:
+            raise ConfigError(f"[servicemobility] algorithms {wrong} cannot be used with jwt = {self.jwt!r}; "
+                              f"allowed: {list(JWT_ALGORITHMS[self.jwt])}")
+        if self.leeway_seconds < 0 or self.jwks_cache_seconds < 1:
+            raise ConfigError("[servicemobility] leeway_seconds must be at least 0 and jwks_cache_seconds at least 1")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("[servicemobility] max_body_bytes must be at least 1024")
+
+
+def paths(config: Config) -> dict[str, str]:
     """Event type → the URL path it is posted to (without the trailing slash; both forms are served)."""
     base = config.base.rstrip("/")
     return {event_type: f"{base}/{config.paths.get(event_type, default).strip('/')}"
@@ -87,14 +150,6 @@ class TokenKeysUnavailable(ReceiverError):
     reason = "token keys unavailable"
 
 
-# Token mode → the algorithms it may pin. Never "none", never an HMAC algorithm with a public key
-# (the key-confusion attack), never what the token's own header says.
-JWT_ALGORITHMS: dict[str, tuple[str, ...]] = {
-    "off": (),
-    "hs256": ("HS256", "HS384", "HS512"),
-    "public-key": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"),
-    "jwks": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"),
-}
 KeyFor = Callable[[str], Any]  # token → the key that verifies it
 
 
@@ -118,6 +173,8 @@ class TokenCheck:
             return None
         if not token:
             raise InvalidLogon(f"no {TOKEN_HEADER} header")
+        import jwt
+
         try:
             return jwt.decode(
                 token, self.key_for(token), algorithms=self.algorithms, audience=self.audience,
@@ -133,26 +190,14 @@ class TokenCheck:
             raise InvalidLogon(f"{type(exc).__name__}: {exc}") from None
 
 
-class JWKSClient(jwt.PyJWKClient):
-    """PyJWT's JWKS client (it caches the key set for ``lifespan`` seconds), fetching through
-    ``requests`` like the rest of the project: its CA bundle and proxy settings apply."""
-
-    def fetch_data(self) -> Any:
-        try:
-            response = requests.get(self.uri, headers=self.headers, timeout=self.timeout, allow_redirects=False)
-            response.raise_for_status()
-            return response.json()
-        except (requests.RequestException, ValueError) as exc:
-            host = urlsplit(self.uri).hostname
-            raise jwt.PyJWKClientConnectionError(f"JWKS host {host}: {type(exc).__name__}") from exc
-
-
 def _config_error(message: str) -> ConfigError:
     return ConfigError(f"[servicemobility] {message}")
 
 
-def _pinned(config: ServiceMobilityConfig, *, fits: Any = None, default: list[str]) -> list[str]:
+def _pinned(config: Config, *, fits: Any = None, default: list[str]) -> list[str]:
     """The configured algorithms (or the default), each checked against the key when there is one."""
+    import jwt
+
     algorithms = list(config.algorithms) or default
     for name in algorithms if fits is not None else ():
         algorithm = jwt.get_algorithm_by_name(name)
@@ -165,16 +210,19 @@ def _pinned(config: ServiceMobilityConfig, *, fits: Any = None, default: list[st
     return algorithms
 
 
-def _off(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+def _off(config: Config) -> tuple[KeyFor | None, list[str]]:
     return None, []
 
 
-def _shared_secret(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+def _shared_secret(config: Config) -> tuple[KeyFor | None, list[str]]:
     secret = config.secret.encode("utf-8")
     return (lambda _token: secret), _pinned(config, fits=secret, default=["HS256"])
 
 
-def _public_key(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+def _public_key(config: Config) -> tuple[KeyFor | None, list[str]]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     text = config.public_key
     try:
         pem = text if text.lstrip().startswith("-----BEGIN") else Path(text).read_text(encoding="ascii")
@@ -190,12 +238,28 @@ def _public_key(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]
     return (lambda _token: key), _pinned(config, fits=key, default=default)
 
 
-def _jwks(config: ServiceMobilityConfig) -> tuple[KeyFor | None, list[str]]:
+def _jwks(config: Config) -> tuple[KeyFor | None, list[str]]:
+    import jwt
+    import requests
+
+    class JWKSClient(jwt.PyJWKClient):
+        """PyJWT's JWKS client (it caches the key set for ``lifespan`` seconds), fetching through
+        ``requests`` like the rest of the project: its CA bundle and proxy settings apply."""
+
+        def fetch_data(self) -> Any:
+            try:
+                response = requests.get(self.uri, headers=self.headers, timeout=self.timeout, allow_redirects=False)
+                response.raise_for_status()
+                return response.json()
+            except (requests.RequestException, ValueError) as exc:
+                host = urlsplit(self.uri).hostname
+                raise jwt.PyJWKClientConnectionError(f"JWKS host {host}: {type(exc).__name__}") from exc
+
     client = JWKSClient(config.jwks_url, lifespan=config.jwks_cache_seconds, timeout=10)
     return client.get_signing_key_from_jwt, _pinned(config, default=["RS256"])
 
 
-KEY_SOURCES: dict[str, Callable[[ServiceMobilityConfig], tuple[KeyFor | None, list[str]]]] = {
+KEY_SOURCES: dict[str, Callable[[Config], tuple[KeyFor | None, list[str]]]] = {
     "off": _off,
     "hs256": _shared_secret,
     "public-key": _public_key,
@@ -203,7 +267,7 @@ KEY_SOURCES: dict[str, Callable[[ServiceMobilityConfig], tuple[KeyFor | None, li
 }
 
 
-def token_check(config: ServiceMobilityConfig) -> TokenCheck:
+def token_check(config: Config) -> TokenCheck:
     """The token check the configuration asks for; ConfigError when its key cannot be used."""
     key_for, algorithms = KEY_SOURCES[config.jwt](config)
     return TokenCheck(key_for, algorithms, config.audience or None, config.issuer or None, config.leeway_seconds)
@@ -383,12 +447,59 @@ class Event:
         return flat
 
 
-USAGE_COLUMNS = [
-    "source", "event_id", "row_index", "location_index", "item_index", "rowver", "user_id", "modified_utc",
-    "ref_module", "ref_obj_id", "storage_location_id", "prod_num", "serial_num", "batch_num", "in_qty",
-    "out_qty", "inventory_qty", "reported_damaged_qty", "disposition_reasons", "delivery_id",
-]
-EVENT_COLUMNS = ["source", "id", "type", "time", "envelope", "body_sha256", "delivery_id", "delivery_count"]
+# --- the tables -------------------------------------------------------------------------------------
+
+# UTC date-times: the validated text ``YYYY-MM-DDTHH:MM:SS.fffZ`` on SQLite (sorts as time), a real
+# timestamp on PostgreSQL. Quantities: decimals.
+UtcTime = sa.String(24).with_variant(sa.DateTime(timezone=True), "postgresql")
+
+# Every event received, once per (source, id) — the duplicate key — with its envelope as received.
+event_table = sa.Table(
+    "servicemobility_events",
+    storage.metadata,
+    sa.Column("source", sa.String(255), primary_key=True),
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("time", UtcTime, nullable=False),
+    sa.Column("envelope", sa.JSON, nullable=False),
+    sa.Column("body_sha256", sa.String(64), nullable=False),  # tells a re-sent id with another body
+    sa.Column("delivery_id", storage.Id, nullable=False),  # the delivery that stored it
+    sa.Column("delivery_count", sa.Integer, nullable=False),  # 1 + the duplicates disregarded since
+    sa.Index("ix_servicemobility_events_delivery", "delivery_id"),
+    sa.Index("ix_servicemobility_events_type", "type", "delivery_id"),
+)
+
+# InventoryUsage flattened: one row per item per storage location per usage row of an event.
+usage_table = sa.Table(
+    "servicemobility_usage",
+    storage.metadata,
+    sa.Column("source", sa.String(255), primary_key=True),
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("row_index", sa.Integer, primary_key=True),
+    sa.Column("location_index", sa.Integer, primary_key=True),
+    sa.Column("item_index", sa.Integer, primary_key=True),
+    sa.Column("delivery_id", storage.Id, nullable=False),
+    sa.Column("rowver", sa.Text, nullable=False),
+    sa.Column("user_id", sa.Text),
+    sa.Column("modified_utc", UtcTime, nullable=False),
+    sa.Column("ref_module", sa.Text, nullable=False),
+    sa.Column("ref_obj_id", sa.Text, nullable=False),
+    sa.Column("storage_location_id", sa.Text, nullable=False),
+    sa.Column("prod_num", sa.Text, nullable=False),
+    sa.Column("serial_num", sa.Text),
+    sa.Column("batch_num", sa.Text),
+    sa.Column("in_qty", storage.Decimal),
+    sa.Column("out_qty", storage.Decimal),
+    sa.Column("inventory_qty", storage.Decimal),
+    sa.Column("reported_damaged_qty", storage.Decimal),
+    sa.Column("disposition_reasons", sa.JSON),
+    sa.Index("ix_servicemobility_usage_product", "prod_num", "storage_location_id"),
+    sa.Index("ix_servicemobility_usage_object", "ref_module", "ref_obj_id", "modified_utc"),
+)
+
+# The order of the tuples written: the tables' own (usage rows get their delivery id last).
+EVENT_COLUMNS = [column.name for column in event_table.columns]
+USAGE_COLUMNS = [column.name for column in usage_table.columns if column.name != "delivery_id"] + ["delivery_id"]
 
 
 def validate(document: Any, path_type: str | None = None) -> Event:
@@ -396,9 +507,7 @@ def validate(document: Any, path_type: str | None = None) -> Event:
     try:
         loaded = ENVELOPES[path_type].load(document)
     except ValidationError as exc:
-        problems = flatten(exc.messages)
-        raise InvalidPayload(f"the event was rejected: {len(problems)} problem(s); nothing was stored",
-                             problems=problems) from None
+        raise InvalidPayload.from_messages(exc.messages, "the event", nothing="stored") from None
     return Event(document, loaded, _warnings(loaded))
 
 
@@ -430,22 +539,22 @@ def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str 
     counts = {"received": event.rows, "usage": len(usage_rows)}
     with store.write() as conn:
         delivery = storage.record_delivery(
-            conn, channel=CHANNEL, outcome="accepted", status=200, reason=reason, counts=counts, body=body,
+            conn, channel=NAME, outcome="accepted", status=200, reason=reason, counts=counts, body=body,
             body_sha256=body_sha256,
             content_type=content_type, remote_addr=remote_addr, warnings=event.warnings,
         )
-        new = storage.insert_ignore(conn, storage.servicemobility_events, EVENT_COLUMNS, [(
+        new = storage.insert_ignore(conn, event_table, EVENT_COLUMNS, [(
             event.loaded["source"], event.loaded["id"], event.loaded["type"], event.loaded["time"], envelope,
             body_sha256, delivery, 1)])
         if not new:
             return _duplicate(conn, event, delivery, body_sha256)
-        storage.insert_ignore(conn, storage.servicemobility_usage, USAGE_COLUMNS,
+        storage.insert_ignore(conn, usage_table, USAGE_COLUMNS,
                               [(*row, delivery) for row in usage_rows])
     return Receipt("accepted", delivery, counts, event.warnings)
 
 
 def _duplicate(conn: sa.Connection, event: Event, delivery: int, body_sha256: str) -> Receipt:
-    events = storage.servicemobility_events
+    events = event_table
     first = conn.execute(
         events.update()
         .where(events.c.source == event.loaded["source"], events.c.id == event.loaded["id"])
@@ -459,28 +568,23 @@ def _duplicate(conn: sa.Connection, event: Event, delivery: int, body_sha256: st
     return Receipt("duplicate", delivery, counts, event.warnings, original_delivery=first.delivery_id)
 
 
-def receive(store: storage.Store, body: bytes, *, path_type: str | None, content_type: str | None = None,
-            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
-    """Parse, validate and store one body: the transport-free core of the channel."""
+def receive(store: storage.Store, config: Config, body: bytes, *, path_type: str | None = None,
+            content_type: str | None = None, remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+    """Parse, validate and store one body: the transport-free core of the channel (the endpoints', and
+    ``inventory-receiver reapply``'s).
+
+    ``path_type`` is the type the request's path receives. A re-applied body has none (the envelope's
+    own ``type`` decides), and its token is not checked again: it was never stored (a credential has no
+    place in the log), it would have expired by now, and only bodies whose token passed are kept at all."""
     event = validate(parse_json(body), path_type)
     return apply(store, event, body, content_type=content_type, remote_addr=remote_addr, reason=reason)
-
-
-def reapply(store: storage.Store, config: ServiceMobilityConfig, body: bytes, *, content_type: str | None,
-            reason: str) -> dict[str, Any]:
-    """Re-run a stored body (a rejected delivery, after a fix) through the channel.
-
-    The token is not checked again: it was never stored (a credential has no place in the log), it
-    would have expired by now, and only bodies of requests whose token passed are kept at all. The
-    path is not known either, so the envelope's own ``type`` decides."""
-    return receive(store, body, path_type=None, content_type=content_type, reason=reason).to_json()
 
 
 # --- HTTP -------------------------------------------------------------------------------------------
 
 
-def register(app: Flask, api: Blueprint, config: ServiceMobilityConfig, store: storage.Store) -> None:
-    """Add one endpoint per event type (with and without the trailing slash) and the read API."""
+def register(app: Flask, api: Blueprint, config: Config, store: storage.Store) -> None:
+    """Add one endpoint per event type (with and without the trailing slash) and the read routes."""
     if not config.enabled:
         return
     check = token_check(config)
@@ -492,36 +596,23 @@ def register(app: Flask, api: Blueprint, config: ServiceMobilityConfig, store: s
         log.info("servicemobility: %s evaluated (%s, algorithms %s, leeway %s s)", TOKEN_HEADER, config.jwt,
                  ", ".join(check.algorithms), check.leeway)
 
+    def receiver_of(event_type: str) -> Receive:
+        return lambda body, **request: receive(store, config, body, path_type=event_type, **request)
+
     for event_type, path in paths(config).items():
-        view = _endpoint(event_type, config, store, check)
-        for rule in (path, f"{path}/"):  # the document's path ends with "/"; answer both, never redirect
-            app.add_url_rule(rule, view.__name__, view, methods=["POST"])
+        add_push_endpoint(  # the document's path ends with "/": both forms answered, never redirected
+            app, [path, f"{path}/"], f"servicemobility_{event_type}", channel=NAME, store=store,
+            max_body_bytes=config.max_body_bytes,
+            authenticate=lambda: check.verify(request.headers.get(TOKEN_HEADER)), receive=receiver_of(event_type))
 
     _read_api(api, store)
-
-
-def _endpoint(event_type: str, config: ServiceMobilityConfig, store: storage.Store,
-              check: TokenCheck) -> Callable[[], tuple[Response, int]]:
-    def servicemobility_event() -> tuple[Response, int]:
-        check.verify(request.headers.get(TOKEN_HEADER))
-        body = read_body(config.max_body_bytes)
-        require_json_media_type()
-        started = time.perf_counter()
-        receipt = receive(store, body, path_type=event_type, content_type=request.content_type,
-                          remote_addr=request.remote_addr)
-        log.info("servicemobility %s delivery %s %s: %s in %.0f ms", event_type, receipt.delivery,
-                 receipt.outcome, receipt.counts, (time.perf_counter() - started) * 1000)
-        return jsonify(receipt.to_json()), 200
-
-    servicemobility_event.__name__ = f"servicemobility_{event_type}"
-    return logs_rejections(store, CHANNEL)(servicemobility_event)
 
 
 # --- the read API ---------------------------------------------------------------------------------
 
 
 def _read_api(api: Blueprint, store: storage.Store) -> None:
-    events, usage, deliveries = storage.servicemobility_events, storage.servicemobility_usage, storage.deliveries
+    events, usage, deliveries = event_table, usage_table, storage.deliveries
     stored_events = (sa.select(events, deliveries.c.received_at)
                      .join(deliveries, deliveries.c.id == events.c.delivery_id))
 
@@ -589,7 +680,7 @@ def current(usage: sa.Table) -> sa.ColumnElement[bool]:
 def summarize(conn: sa.Connection, prod_num: str | None = None) -> list[dict[str, Any]]:
     """Per product: In/Out/ReportedDamaged summed over the latest version of each usage object, and
     InventoryQty on hand — the latest one reported per storage location (and serial and batch), summed."""
-    usage = storage.servicemobility_usage
+    usage = usage_table
     sums = (sa.select(usage.c.prod_num, sa.func.sum(usage.c.in_qty), sa.func.sum(usage.c.out_qty),
                       sa.func.sum(usage.c.reported_damaged_qty), sa.func.count())
             .where(current(usage)).group_by(usage.c.prod_num).order_by(usage.c.prod_num))

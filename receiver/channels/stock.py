@@ -2,9 +2,10 @@
 
 The aviation parts marketplace POSTs the stock entries changed since its last transmission as one
 columnar JSON object ``{"data": {column: [values...]}}`` (row i is the i-th value of every column), with
-``dbAction`` ADD/UPD/DEL per row. This module is the whole channel: the columns and their types, the
-validation (one marshmallow field per column, each checking its whole array at once), the warnings,
-the idempotent apply, the HTTP endpoint and the read API.
+``dbAction`` ADD/UPD/DEL per row. This module is the whole channel: its ``[stock]`` section, the columns
+and their types (written once: the validation and the table both come from them), the validation (one
+marshmallow field per column, each checking its whole array at once), the warnings, the idempotent
+apply, the HTTP endpoint and the read routes. It needs only ``errors``, ``storage`` and ``web``.
 """
 
 from __future__ import annotations
@@ -12,27 +13,61 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
-from receiver import storage
-from receiver.api import int_arg
-from receiver.config import StockConfig
-from receiver.errors import InvalidPayload, flatten
-from receiver.web import Receipt, logs_rejections, parse_json, read_body, require_headers, require_json_media_type
+from .. import storage
+from ..errors import ConfigError, InvalidPayload
+from ..web import HEADER_NAME_CHARS, Receipt, add_push_endpoint, int_arg, parse_json, require_headers
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "stock"
+NAME = "stock"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[stock]``: the aviation marketplace's stock push (stock-push.rst)."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("credential_headers",)
+
+    # Every channel is off until enabled: a receiver exposes only the endpoints its owner asked for.
+    enabled: bool = False
+    path: str = "/stock-push"
+    # Header name → expected value. All are required; the customer chose them when registering.
+    credential_headers: dict[str, str] = field(default_factory=dict)
+    # 100,000 generated rows are about 26 MiB of compact JSON (bench.stock measures it).
+    max_body_bytes: int = 64 * MiB
+
+    def validate(self) -> None:
+        if not self.enabled:
+            return
+        if not self.path.startswith("/"):
+            raise ConfigError("[stock] path must start with '/'")
+        if not self.credential_headers:
+            raise ConfigError(
+                "[stock] credential_headers is empty: the stock-push document requires the endpoint to be "
+                "secured with credentials in header fields; set them in the file or in "
+                "RECEIVER_STOCK_CREDENTIAL_HEADERS as a JSON object"
+            )
+        for name, value in self.credential_headers.items():
+            if not name.strip() or not value:
+                raise ConfigError(f"[stock] credential header {name!r} needs a non-empty name and value")
+            if not set(name) <= HEADER_NAME_CHARS:
+                raise ConfigError(f"[stock] credential header name {name!r} cannot be sent: use letters, digits "
+                                  "and '-' (a '_' makes gunicorn drop the header, so every push would be 401)")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("[stock] max_body_bytes must be at least 1024")
+
 
 # --- the values of one column ------------------------------------------------------------------------
 
@@ -59,6 +94,7 @@ class Kind:
 
     name: str  # as the error messages say it: "a date (YYYY-MM-DD)"
     types: tuple[type, ...]  # the JSON types accepted (null is decided by the column)
+    sql: Any  # the stored column's type
     convert: Callable[[Any], Any] | None = None  # normalise/parse one value; ValueError when invalid
     canonical: Callable[[list[Any]], bool] | None = None  # whole column already stored as is?
 
@@ -165,16 +201,16 @@ def _upper_code(value: str) -> str:
 
 
 STRING, NUMBERS = (str,), (int, float)
-TEXT = Kind("a string", STRING)
-CODE = Kind("a string", STRING, _dashes, _ascii)
-UPPER_CODE = Kind("a string", STRING, _upper_code)
-INTEGER = Kind("an integer (32-bit)", NUMBERS, _integer, _integers_in_range)
-NUMBER = Kind("a number (below 10^14)", NUMBERS, _number, _numbers_in_range)
-BOOLEAN = Kind("a boolean (true or false)", (bool,))
-DATE = Kind("a date (YYYY-MM-DD)", STRING, _date)
-TIMESTAMP = Kind("a date and time (YYYY-MM-DD HH:MM:SS)", STRING, _timestamp)
-UUID = Kind("a UUID (character(36))", STRING, _uuid, _uuids_canonical)
-DB_ACTION = Kind("ADD, UPD or DEL", STRING, _db_action)
+TEXT = Kind("a string", STRING, sa.Text)
+CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii)
+UPPER_CODE = Kind("a string", STRING, sa.Text, _upper_code)
+INTEGER = Kind("an integer (32-bit)", NUMBERS, sa.Integer, _integer, _integers_in_range)
+NUMBER = Kind("a number (below 10^14)", NUMBERS, storage.Decimal, _number, _numbers_in_range)
+BOOLEAN = Kind("a boolean (true or false)", (bool,), sa.Boolean)
+DATE = Kind("a date (YYYY-MM-DD)", STRING, storage.Date, _date)
+TIMESTAMP = Kind("a date and time (YYYY-MM-DD HH:MM:SS)", STRING, storage.Timestamp, _timestamp)
+UUID = Kind("a UUID (character(36))", STRING, sa.String(36), _uuid, _uuids_canonical)
+DB_ACTION = Kind("ADD, UPD or DEL", STRING, sa.String(3), _db_action)
 
 # The document's data definition, in its order: column → (kind, required on every row).
 # The stored column of each is its snake_case name (connectorStockId → connector_stock_id).
@@ -215,7 +251,18 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-STORED = [snake(name) for name in COLUMNS] + ["extra", "delivery_id"]
+# Stock entries by connectorStockId, one column per document column; DEL leaves a tombstone (db_action
+# = 'DEL') so that a late, older ADD or UPD cannot bring a removed entry back.
+table = sa.Table(
+    "stock",
+    storage.metadata,
+    *(sa.Column(snake(name), kind.sql, primary_key=name == KEY, nullable=not required)
+      for name, (kind, required) in COLUMNS.items()),
+    sa.Column("extra", sa.JSON),  # columns the document does not define, kept as received
+    sa.Column("delivery_id", storage.Id, nullable=False),  # the delivery that last changed this entry
+    sa.Index("ix_stock_pn", "pn"),
+)
+STORED = [column.name for column in table.columns]  # the order of StockPush.rows()
 
 # Code tables (NOTES.md §1). Unknown values are kept and reported as warnings, never rejected.
 CONDITIONS = {"NE", "NS", "FN", "OH", "SV", "AR", "RP", "IN", "MD", "US", "BER", "SCR", "CR", "INS"}
@@ -363,10 +410,7 @@ def validate(document: Any) -> StockPush:
     try:
         loaded = PUSH_SCHEMA.load(document)
     except ValidationError as exc:
-        problems = flatten(exc.messages)
-        raise InvalidPayload(
-            f"the push was rejected: {len(problems)} problem(s); nothing was applied", problems=problems
-        ) from None
+        raise InvalidPayload.from_messages(exc.messages, "the push") from None
     data = loaded["data"]
     extra = data.pop("extra")
     push = StockPush(data, extra)
@@ -412,67 +456,52 @@ def apply(store: storage.Store, push: StockPush, body: bytes, *, content_type: s
     digest = storage.sha256(body)
     with store.write() as conn:
         delivery = storage.record_delivery(
-            conn, channel=CHANNEL, outcome="accepted", status=200, reason=reason, body=body,
+            conn, channel=NAME, outcome="accepted", status=200, reason=reason, body=body,
             body_sha256=digest, content_type=content_type, remote_addr=remote_addr, warnings=push.warnings,
         )
-        first = storage.claim_digest(conn, CHANNEL, digest, delivery)
+        first = storage.claim_digest(conn, NAME, digest, delivery)
         if first is not None:
             counts |= {"applied": 0, "stale": 0}
             storage.update_delivery(conn, delivery, outcome="duplicate", counts=counts,
                                     reason=f"same body as delivery {first}: nothing changed")
             return Receipt("duplicate", delivery, counts, push.warnings, original_delivery=first)
-        applied = storage.upsert_rows(conn, storage.stock, STORED, push.rows(delivery),
+        applied = storage.upsert_rows(conn, table, STORED, push.rows(delivery),
                                       newer_or_equal="time_stamp_entry")
         counts |= {"applied": applied, "stale": push.size - applied}
         storage.update_delivery(conn, delivery, counts=counts)
     return Receipt("accepted", delivery, counts, push.warnings)
 
 
-def receive(store: storage.Store, body: bytes, *, content_type: str | None = None,
+def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,
             remote_addr: str | None = None, reason: str | None = None) -> Receipt:
-    """Parse, validate and apply one body: the transport-free core of the channel."""
-    document = parse_json(body)
-    return apply(store, validate(document), body, content_type=content_type,
-                 remote_addr=remote_addr, reason=reason)
-
-
-def reapply(store: storage.Store, config: StockConfig, body: bytes, *, content_type: str | None,
-            reason: str) -> dict[str, Any]:
-    """Re-run a stored body (a rejected delivery, after a fix) through the channel."""
-    return receive(store, body, content_type=content_type, reason=reason).to_json()
+    """Parse, validate and apply one body: the transport-free core of the channel (the endpoint's, and
+    ``inventory-receiver reapply``'s)."""
+    return apply(store, validate(parse_json(body)), body, content_type=content_type, remote_addr=remote_addr,
+                 reason=reason)
 
 
 # --- HTTP -------------------------------------------------------------------------------------------
 
 
-def register(app: Flask, api: Blueprint, config: StockConfig, store: storage.Store) -> None:
-    """Add the push endpoint and the stock read API."""
+def register(app: Flask, api: Blueprint, config: Config, store: storage.Store) -> None:
+    """Add the push endpoint and the stock read routes."""
     if not config.enabled:
         return
-
-    @logs_rejections(store, CHANNEL)
-    def stock_push() -> tuple[Response, int]:
-        require_headers(config.credential_headers)
-        body = read_body(config.max_body_bytes)
-        require_json_media_type()
-        started = time.perf_counter()
-        receipt = receive(store, body, content_type=request.content_type, remote_addr=request.remote_addr)
-        log.info("stock delivery %s %s: %s in %.0f ms", receipt.delivery, receipt.outcome, receipt.counts,
-                 (time.perf_counter() - started) * 1000)
-        return jsonify(receipt.to_json()), 200
-
-    app.add_url_rule(config.path, "stock_push", stock_push, methods=["POST"])
+    add_push_endpoint(
+        app, [config.path], "stock_push", channel=NAME, store=store, max_body_bytes=config.max_body_bytes,
+        authenticate=lambda: require_headers(config.credential_headers),
+        receive=lambda body, **request: receive(store, config, body, **request))
 
     @api.get("/stock")
     def list_stock() -> Response:
         limit = int_arg("limit", 100, 1, 1000)
-        query = sa.select(storage.stock).order_by(storage.stock.c.connector_stock_id).limit(limit + 1)
+        query = sa.select(table).order_by(table.c.connector_stock_id).limit(limit + 1)
         if pn := request.args.get("pn"):
-            query = query.where(storage.stock.c.pn == _dashes(pn))
+            query = query.where(table.c.pn == _dashes(pn))
         if after := request.args.get("after"):
-            query = query.where(storage.stock.c.connector_stock_id > after.lower())
+            query = query.where(table.c.connector_stock_id > after.lower())
         if request.args.get("include_deleted", "").lower() not in {"1", "true", "yes"}:
-            query = query.where(storage.stock.c.db_action != "DEL")
+            query = query.where(table.c.db_action != "DEL")
         with store.read() as conn:
             rows = list(conn.execute(query))
         items = [entry_json(row) for row in rows[:limit]]
@@ -483,7 +512,7 @@ def register(app: Flask, api: Blueprint, config: StockConfig, store: storage.Sto
     def get_stock(connector_stock_id: str) -> tuple[Response, int]:
         with store.read() as conn:
             row = conn.execute(
-                sa.select(storage.stock).where(storage.stock.c.connector_stock_id == connector_stock_id.lower())
+                sa.select(table).where(table.c.connector_stock_id == connector_stock_id.lower())
             ).first()
         if row is None:
             abort(404, description=f"no stock entry {connector_stock_id} received")

@@ -2,21 +2,20 @@
 
 The ticketing platform POSTs its WHOLE product inventory, whether or not a product changed, as JSON
 arrays of at most P product documents, manually or every M minutes. Any answer but exactly 200 makes it
-re-post the same batch, up to N times. This module is the whole channel: authentication exactly as the
-platform's back office is set up (NONE, BASIC_AUTH, API_KEY), the validation of what identifies a
-product, the apply (each product kept by id with its document and a content hash, so every delivery
-records which products were new, changed or unchanged), the HTTP endpoint and the read API.
+re-post the same batch, up to N times. This module is the whole channel: its ``[s360]`` section,
+authentication exactly as the platform's back office is set up (NONE, BASIC_AUTH, API_KEY), the
+validation of what identifies a product, its tables and the apply (each product kept by id with its
+document and a content hash, so every delivery records which products were new, changed or unchanged),
+the HTTP endpoint and the read routes. It needs only ``errors``, ``storage`` and ``web``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
@@ -24,29 +23,65 @@ from flask_httpauth import HTTPBasicAuth
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.engine import Connection
 
-from receiver import storage
-from receiver.api import int_arg, utc_iso
-from receiver.config import S360Config
-from receiver.errors import InvalidPayload, Unauthenticated, flatten
-from receiver.web import logs_rejections, parse_json, read_body, require_json_media_type, secrets_equal
+from .. import storage
+from ..errors import ConfigError, InvalidPayload, Unauthenticated
+from ..web import HEADER_NAME_CHARS, Receipt, add_push_endpoint, int_arg, parse_json, secrets_equal, utc_iso
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "s360"
+NAME = "s360"
+MiB = 1024 * 1024
 MIN_ID, MAX_ID = -(2**63), 2**63 - 1  # product ids are signed 64-bit integers (Java longs)
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+@dataclass(frozen=True)
+class Config:
+    """``[s360]``: S-360's inventory webhook, authenticated exactly as set on the interface in its back office."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("password",)  # the password, or the API key
+
+    enabled: bool = False
+    path: str = "/s360/inventory"  # the Url pasted in the back office
+    auth: str = "NONE"  # NONE | BASIC_AUTH | API_KEY
+    login: str = ""  # BASIC_AUTH: the login; API_KEY: the NAME of the header carrying the key
+    password: str = ""  # BASIC_AUTH: the password; API_KEY: the key. Prefer RECEIVER_S360_PASSWORD
+    # 1000 products (the default batch size P) shaped like the example are ~9 MiB of compact JSON and
+    # ~28 MiB pretty-printed with 4 spaces as the document prints it.
+    max_body_bytes: int = 32 * MiB
+
+    def validate(self) -> None:
+        if not self.enabled:
+            return
+        if not self.path.startswith("/"):
+            raise ConfigError("[s360] path must start with '/'")
+        if self.auth not in AUTH_MODES:
+            raise ConfigError(f"[s360] auth must be one of {list(AUTH_MODES)} (as in the S-360 back "
+                              f"office), not {self.auth!r}")
+        if self.auth != "NONE" and not (self.login and self.password):
+            raise ConfigError(f"[s360] auth = {self.auth!r} needs login and password (the password can come from "
+                              "RECEIVER_S360_PASSWORD)")
+        if self.auth == "BASIC_AUTH" and ":" in self.login:
+            raise ConfigError("[s360] a BASIC_AUTH login cannot contain ':' (RFC 7617)")
+        if self.auth == "API_KEY" and not set(self.login) <= HEADER_NAME_CHARS:
+            raise ConfigError(f"[s360] with API_KEY, login is the header name, which {self.login!r} cannot be: "
+                              "letters, digits and -!#$%&'*+.^`|~ only (names with '_' are dropped by the server)")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("[s360] max_body_bytes must be at least 1024")
+
 
 # --- authentication, as the back office has it ----------------------------------------------------------
 
 
-def _no_auth(config: S360Config) -> Callable[[F], F]:
+Authenticate = Callable[[], object]  # raises Unauthenticated
+
+
+def _no_auth(config: Config) -> Authenticate:
     """NONE: "nothing else to do" (a warning is logged at start-up, see register)."""
-    return lambda view: view
+    return lambda: None
 
 
-def _basic_auth(config: S360Config) -> Callable[[F], F]:
+def _basic_auth(config: Config) -> Authenticate:
     """HTTP Basic, via flask-httpauth: "BASIC_AUTH : put the login in the login field, the password in the
     password field"."""
     basic = HTTPBasicAuth(realm="S-360 inventory webhook")
@@ -66,22 +101,13 @@ def _basic_auth(config: S360Config) -> Callable[[F], F]:
             headers={"WWW-Authenticate": basic.authenticate_header()},
         )
 
-    return basic.login_required
+    return basic.login_required(lambda: None)
 
 
-def _api_key(config: S360Config) -> Callable[[F], F]:
+def _api_key(config: Config) -> Authenticate:
     """A key in a header: "API_KEY : put the name of the header (e.g. -x-api-key) in the login field. The
     key in the password field"."""
-
-    def guard(view: F) -> F:
-        @functools.wraps(view)
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            require_api_key(config.login, config.password)
-            return view(*args, **kwargs)
-
-        return checked  # type: ignore[return-value]
-
-    return guard
+    return lambda: require_api_key(config.login, config.password)
 
 
 def require_api_key(header: str, key: str) -> None:
@@ -104,8 +130,8 @@ def require_api_key(header: str, key: str) -> None:
     )
 
 
-# The back office's authentication modes, the same three as config.S360_AUTH_MODES.
-AUTH_MODES: dict[str, Callable[[S360Config], Callable[[F], F]]] = {
+# The back office's authentication modes: "Choose the authentication mode : NONE, BASIC_AUTH, API_KEY".
+AUTH_MODES: dict[str, Callable[[Config], Authenticate]] = {
     "NONE": _no_auth,
     "BASIC_AUTH": _basic_auth,
     "API_KEY": _api_key,
@@ -195,10 +221,8 @@ def validate_batch(document: Any) -> list[dict[str, Any]]:
         BATCH.deserialize(document)
     except ValidationError as exc:
         # by item (the duplicate-id checks come last from the schema); within an item, as found
-        problems = sorted(flatten(exc.messages), key=lambda problem: problem["path"][:1])
-        raise InvalidPayload(
-            f"the batch was rejected: {len(problems)} problem(s); nothing was applied", problems=problems
-        ) from None
+        raise InvalidPayload.from_messages(exc.messages, "the batch", order=lambda problem: problem["path"][:1]) \
+            from None
     return document  # the documents themselves, as received (they passed the schema)
 
 
@@ -225,27 +249,43 @@ def products_of(documents: list[dict[str, Any]]) -> list[Product]:
 
 # --- applying a batch -----------------------------------------------------------------------------------
 
-# Column order of the row tuples written by upsert_rows.
-STORED = ("id", "code", "state", "document", "content_sha256",
-          "first_seen_delivery", "last_changed_delivery", "last_seen_delivery")
-CHANGE_COLUMNS = ("delivery_id", "product_id", "change")
+# One row per product id (a signed 64-bit integer): its document in canonical JSON (sorted keys, compact:
+# the exact text whose SHA-256 is content_sha256, so re-ordered keys are not a change), the fields the
+# read API filters on, and the deliveries that first saw, last changed and last saw it (their times are
+# those of the delivery log).
+product_table = sa.Table(
+    "s360_products",
+    storage.metadata,
+    sa.Column("id", storage.Id, primary_key=True, autoincrement=False),
+    sa.Column("code", sa.Text, nullable=False),
+    sa.Column("state", sa.Text),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("first_seen_delivery", storage.Id, nullable=False),
+    sa.Column("last_changed_delivery", storage.Id, nullable=False),
+    sa.Column("last_seen_delivery", storage.Id, nullable=False),
+    sa.Index("ix_s360_products_state_id", "state", "id"),
+)
+
+# Every product of every accepted delivery: new, changed or unchanged (the platform sends the whole
+# inventory each time, so this is what tells a real change from a re-send).
+change_table = sa.Table(
+    "s360_product_changes",
+    storage.metadata,
+    sa.Column("delivery_id", storage.Id, primary_key=True, autoincrement=False),
+    sa.Column("product_id", storage.Id, primary_key=True, autoincrement=False),
+    sa.Column("change", sa.String(9), nullable=False),  # new | changed | unchanged
+)
+
+# Column order of the row tuples written by upsert_rows: the tables' own.
+STORED = [column.name for column in product_table.columns]
+CHANGE_COLUMNS = [column.name for column in change_table.columns]
 IN_CHUNK = 5000  # ids per IN (...) list, under SQLite's and PostgreSQL's limits on bound parameters
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), IN_CHUNK):
         yield ids[start:start + IN_CHUNK]
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What the receiver answers (the platform ignores the body; people reading logs do not)."""
-
-    delivery: int
-    counts: dict[str, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"outcome": "accepted", "delivery": self.delivery, "products": self.counts}
 
 
 def apply(store: storage.Store, products: list[Product], body: bytes, *, content_type: str | None = None,
@@ -259,8 +299,8 @@ def apply(store: storage.Store, products: list[Product], body: bytes, *, content
     """
     ids = [product.id for product in products]
     with store.write() as conn:
-        storage.lock_channel(conn, CHANNEL)
-        delivery = storage.record_delivery(conn, channel=CHANNEL, outcome="accepted", status=200, reason=reason,
+        storage.lock_channel(conn, NAME)
+        delivery = storage.record_delivery(conn, channel=NAME, outcome="accepted", status=200, reason=reason,
                                            body=body, content_type=content_type, remote_addr=remote_addr)
         stored = _stored(conn, ids)
         rows, changes, unchanged = [], [], []
@@ -274,21 +314,21 @@ def apply(store: storage.Store, products: list[Product], body: bytes, *, content
             rows.append((product.id, product.code, product.state, product.document, product.content_sha256,
                          first_seen, delivery, delivery))
             changes.append((delivery, product.id, NEW if before is None else CHANGED))
-        storage.upsert_rows(conn, storage.s360_products, STORED, rows)
+        storage.upsert_rows(conn, product_table, STORED, rows)
         for chunk in _chunks(unchanged):
-            conn.execute(storage.s360_products.update().where(storage.s360_products.c.id.in_(chunk))
+            conn.execute(product_table.update().where(product_table.c.id.in_(chunk))
                          .values(last_seen_delivery=delivery))
-        storage.insert_ignore(conn, storage.s360_product_changes, CHANGE_COLUMNS, changes)
+        storage.insert_ignore(conn, change_table, CHANGE_COLUMNS, changes)
         counts = {"received": len(products), NEW: 0, CHANGED: 0, UNCHANGED: 0}
         for _, _, change in changes:
             counts[change] += 1
         storage.update_delivery(conn, delivery, counts=counts)
-    return Receipt(delivery, counts)
+    return Receipt("accepted", delivery, counts, counts_name="products")
 
 
 def _stored(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:
     """id → (content hash, first seen delivery) of the stored products among ``ids``."""
-    table = storage.s360_products
+    table = product_table
     found: dict[int, tuple[str, int]] = {}
     for chunk in _chunks(ids):
         query = sa.select(table.c.id, table.c.content_sha256, table.c.first_seen_delivery).where(
@@ -297,48 +337,34 @@ def _stored(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:
     return found
 
 
-def receive(store: storage.Store, body: bytes, *, content_type: str | None = None,
+def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,
             remote_addr: str | None = None, reason: str | None = None) -> Receipt:
-    """Parse, validate and apply one body: the transport-free core of the channel."""
+    """Parse, validate and apply one body: the transport-free core of the channel (the endpoint's, and
+    ``inventory-receiver reapply``'s)."""
     products = products_of(validate_batch(parse_json(body)))
     return apply(store, products, body, content_type=content_type, remote_addr=remote_addr, reason=reason)
-
-
-def reapply(store: storage.Store, config: S360Config, body: bytes, *, content_type: str | None,
-            reason: str) -> dict[str, Any]:
-    """Re-run a stored body (a rejected delivery, after a fix) through the channel."""
-    return receive(store, body, content_type=content_type, reason=reason).to_json()
 
 
 # --- HTTP -----------------------------------------------------------------------------------------------
 
 
-def register(app: Flask, api: Blueprint, config: S360Config, store: storage.Store) -> None:
-    """Add the webhook endpoint (authenticated as configured) and the S-360 read API."""
+def register(app: Flask, api: Blueprint, config: Config, store: storage.Store) -> None:
+    """Add the webhook endpoint (authenticated as configured) and the S-360 read routes. It answers
+    exactly 200 on success: anything else makes the platform re-post."""
     if not config.enabled:
         return
     if config.auth == "NONE":
         log.warning("[s360] auth = NONE: anyone who can reach %s can replace the product inventory; "
                     "choose BASIC_AUTH or API_KEY in the S-360 back office and here", config.path)
-    authenticated = AUTH_MODES[config.auth](config)
-
-    @logs_rejections(store, CHANNEL)
-    @authenticated
-    def s360_inventory_webhook() -> tuple[Response, int]:
-        body = read_body(config.max_body_bytes)
-        require_json_media_type()
-        started = time.perf_counter()
-        receipt = receive(store, body, content_type=request.content_type, remote_addr=request.remote_addr)
-        log.info("s360 delivery %s: %s in %.0f ms", receipt.delivery, receipt.counts,
-                 (time.perf_counter() - started) * 1000)
-        return jsonify(receipt.to_json()), 200  # exactly 200: anything else makes the platform re-post
-
-    app.add_url_rule(config.path, "s360_inventory_webhook", s360_inventory_webhook, methods=["POST"])
+    add_push_endpoint(
+        app, [config.path], "s360_inventory_webhook", channel=NAME, store=store,
+        max_body_bytes=config.max_body_bytes, authenticate=AUTH_MODES[config.auth](config),
+        receive=lambda body, **request: receive(store, config, body, **request))
 
     @api.get("/s360/products")
     def list_products() -> Response:
         limit, after = _page(default_limit=100, max_limit=1000)
-        table = storage.s360_products
+        table = product_table
         query = _product_query(document=False).order_by(table.c.id).limit(limit + 1)
         if state := request.args.get("state"):
             query = query.where(table.c.state == state)
@@ -354,7 +380,7 @@ def register(app: Flask, api: Blueprint, config: S360Config, store: storage.Stor
         row = None
         if MIN_ID <= product_id <= MAX_ID:
             with store.read() as conn:
-                query = _product_query(document=True).where(storage.s360_products.c.id == product_id)
+                query = _product_query(document=True).where(product_table.c.id == product_id)
                 row = conn.execute(query).first()
         if row is None:
             abort(404, description=f"no product {product_id}")
@@ -363,14 +389,14 @@ def register(app: Flask, api: Blueprint, config: S360Config, store: storage.Stor
     @api.get("/s360/deliveries/<int:delivery_id>/changes")
     def delivery_changes(delivery_id: int) -> Response:
         limit, after = _page(default_limit=1000, max_limit=10_000)
-        log_table, changes = storage.deliveries, storage.s360_product_changes
+        log_table, changes = storage.deliveries, change_table
         query = (sa.select(changes.c.product_id, changes.c.change).where(changes.c.delivery_id == delivery_id)
                  .order_by(changes.c.product_id).limit(limit + 1))
         if after is not None:
             query = query.where(changes.c.product_id > after)
         with store.read() as conn:
             delivery = conn.execute(sa.select(log_table.c.outcome, log_table.c.counts).where(
-                log_table.c.id == delivery_id, log_table.c.channel == CHANNEL)).first()
+                log_table.c.id == delivery_id, log_table.c.channel == NAME)).first()
             rows = list(conn.execute(query)) if delivery is not None else []
         if delivery is None:
             abort(404, description=f"no S-360 delivery {delivery_id}")
@@ -392,7 +418,7 @@ _FIRST, _CHANGED, _SEEN = (storage.deliveries.alias(name) for name in ("first_se
 
 def _product_query(*, document: bool) -> sa.Select[Any]:
     """Products with the times of their first-seen, last-changed and last-seen deliveries."""
-    table = storage.s360_products
+    table = product_table
     columns = [table.c.id, table.c.code, table.c.state, table.c.content_sha256,
                table.c.first_seen_delivery, _FIRST.c.received_at.label("first_seen_at"),
                table.c.last_changed_delivery, _CHANGED.c.received_at.label("last_changed_at"),

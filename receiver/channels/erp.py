@@ -6,8 +6,9 @@ The ERP publishes bare JSON domain objects, at-least-once, to ``secom-customer-q
 again is a harmless duplicate. A subscription's property bag (``characteristic``, alias ``properties``)
 is parsed by ``valueType`` into its own table, and its ``engagedParty`` ids link it to customers.
 
-This module is the channel logic and its read API; ``receiver/amqp.py`` is the thin transport that
-hands it each batch of messages and acknowledges them once :func:`receive_batch` has committed.
+This module is the channel: its ``[erp]`` section, its tables, the logic and its read routes; it needs
+only ``errors``, ``storage`` and ``web``. ``receiver/amqp.py`` is the thin transport that hands it each
+batch of messages and acknowledges them once :func:`receive_batch` has committed.
 """
 
 from __future__ import annotations
@@ -18,19 +19,120 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
 from sqlalchemy.engine import Connection
 
-from receiver import storage
-from receiver.api import int_arg
-from receiver.config import ErpConfig
-from receiver.errors import InvalidPayload, ReceiverError
-from receiver.web import parse_json
+from .. import storage
+from ..errors import ConfigError, InvalidPayload, ReceiverError
+from ..web import Receipt, int_arg, parse_json
 
-CHANNEL = "erp"
+NAME = "erp"
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[erp]``: the ERP's push notifications over AMQP (erp-amqp-push.md), consumed by
+    ``inventory-receiver consume``."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("amqp_url",)  # the broker credentials
+
+    enabled: bool = False  # the read API routes; the consumer runs only as its own command
+    amqp_url: str = ""  # holds the broker credentials: prefer RECEIVER_ERP_AMQP_URL
+    customer_queue: str = "secom-customer-queue"
+    subscription_queue: str = "secom-subscriptions-queue"
+    # Declare the queues (durable, dead-lettering to <queue><dead_letter_suffix> through
+    # dead_letter_exchange) and the dead-letter exchange and queues; false = only check they exist.
+    declare_topology: bool = True
+    # Several consumer processes on the same queues: by default they compete (each message goes to one
+    # of them; two states of one id may then be applied out of order). true declares the queues with
+    # x-single-active-consumer: one consumes, the others take over if it goes — order kept.
+    single_active_consumer: bool = False
+    dead_letter_exchange: str = "secom.dead-letter"
+    dead_letter_suffix: str = ".dead-letter"
+    prefetch: int = 500  # unacknowledged messages the broker may hand the consumer at once
+    batch_size: int = 200  # messages committed in one transaction, then acknowledged together
+    batch_wait_ms: int = 20  # how long a partial batch waits for more messages before it is committed
+    heartbeat_seconds: int = 30
+    # Capped exponential back-off, for reconnecting to the broker and for retrying the store.
+    backoff_min_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+
+    def validate(self) -> None:
+        if not self.customer_queue or not self.subscription_queue or self.customer_queue == self.subscription_queue:
+            raise ConfigError("[erp] customer_queue and subscription_queue must be two different, non-empty names")
+        if not self.dead_letter_exchange or not self.dead_letter_suffix:
+            raise ConfigError("[erp] dead_letter_exchange and dead_letter_suffix must not be empty")
+        if not 1 <= self.prefetch <= 65535:
+            raise ConfigError("[erp] prefetch must be between 1 and 65535")
+        if not 1 <= self.batch_size <= min(self.prefetch, 1000):
+            raise ConfigError(f"[erp] batch_size must be between 1 and prefetch ({self.prefetch}), at most 1000: "
+                              "a batch larger than prefetch would never fill")
+        if self.batch_wait_ms < 0 or self.heartbeat_seconds < 1:
+            raise ConfigError("[erp] batch_wait_ms must be at least 0 and heartbeat_seconds at least 1")
+        if not 0 < self.backoff_min_seconds <= self.backoff_max_seconds:
+            raise ConfigError("[erp] backoff_min_seconds must be above 0 and at most backoff_max_seconds")
+
+
+# --- the tables: customers and subscriptions, each the last full state received -------------------------
+
+# One row per (queue, id): the customers of secom-customer-queue and the subscriptions of
+# secom-subscriptions-queue. ``document`` is the object exactly as last received (unknown properties
+# included); the other columns are taken out of it for queries. ``content_sha256`` (of the canonical
+# JSON) tells a re-delivery of the same state from a change.
+customer_table = sa.Table(
+    "erp_customers",
+    storage.metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # customerId, numbers in their string form
+    sa.Column("status", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("delivery_id", storage.Id, nullable=False),  # the delivery that last changed it
+)
+
+subscription_table = sa.Table(
+    "erp_subscriptions",
+    storage.metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # subscriptionId
+    sa.Column("status", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("agreement_type", sa.Text),
+    sa.Column("document_number", sa.Text),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("delivery_id", storage.Id, nullable=False),
+)
+
+# The subscription's property bag (``characteristic``, alias ``properties``), one row per triplet in
+# the order sent: the raw value and valueType as sent, the type read from valueType, the parsed value
+# (null when it does not parse, with the problem saying why).
+characteristic_table = sa.Table(
+    "erp_characteristics",
+    storage.metadata,
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("value_type", sa.Text),
+    sa.Column("value", sa.Text),
+    sa.Column("type", sa.String(16)),  # string | date | datetime | float | integer | boolean; null: unknown
+    sa.Column("parsed", sa.JSON),
+    sa.Column("problem", sa.Text),
+    sa.Index("ix_erp_characteristics_name", "name"),
+)
+
+# ``engagedParty[].id`` of each subscription: the customers it belongs to. No foreign key: a
+# subscription may arrive before its customer (no ordering across queues).
+engaged_party_table = sa.Table(
+    "erp_engaged_parties",
+    storage.metadata,
+    sa.Column("subscription_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Index("ix_erp_engaged_parties_customer_id", "customer_id", "subscription_id"),
+)
 
 
 # --- the two domain objects ---------------------------------------------------------------------------
@@ -46,9 +148,9 @@ class ObjectKind:
     columns: dict[str, str]  # stored column → document property
 
 
-CUSTOMER = ObjectKind("customer", "secom-customer-queue", storage.erp_customers,
+CUSTOMER = ObjectKind("customer", "secom-customer-queue", customer_table,
                       {"status": "status", "name": "name"})
-SUBSCRIPTION = ObjectKind("subscription", "secom-subscriptions-queue", storage.erp_subscriptions,
+SUBSCRIPTION = ObjectKind("subscription", "secom-subscriptions-queue", subscription_table,
                           {"status": "status", "name": "name", "agreement_type": "agreementType",
                            "document_number": "documentNumber"})
 KINDS = {kind.name: kind for kind in (CUSTOMER, SUBSCRIPTION)}
@@ -206,7 +308,7 @@ class ErpObject:
 
 
 def stored_columns(kind: ObjectKind) -> list[str]:
-    return ["id", *kind.columns, "document", "content_sha256", "delivery_id"]
+    return [column.name for column in kind.table.columns]
 
 
 def _text(value: Any) -> str | None:
@@ -316,16 +418,6 @@ def _read_engaged_party(obj: ErpObject) -> None:
 # --- storing a batch ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """What became of one message; the transport acks all but ``rejected`` ones, which it dead-letters."""
-
-    outcome: str  # accepted | duplicate | rejected
-    delivery: int
-    id: str | None = None
-    reason: str | None = None
-
-
 def receive_batch(store: storage.Store, notifications: Sequence[Notification], *,
                   before_commit: Callable[[], None] | None = None) -> list[Receipt]:
     """Store a batch of messages in ONE transaction, in order, and record each in the delivery log.
@@ -348,7 +440,7 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
         for index, (notification, obj) in enumerate(zip(notifications, read, strict=True)):
             counts: dict[str, Any] = {"queue": notification.queue, "kind": notification.kind.name,
                                       "redelivered": notification.redelivered}
-            item: dict[str, Any] = {"channel": CHANNEL, "counts": counts, "body": notification.body,
+            item: dict[str, Any] = {"channel": NAME, "counts": counts, "body": notification.body,
                                     "content_type": notification.content_type}
             items.append(item)
             if isinstance(obj, ReceiverError):
@@ -378,7 +470,7 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
         _write_objects(conn, [(read[index], ids[index]) for index, _ in latest.values()])
         if before_commit is not None:
             before_commit()
-    return [Receipt(item["outcome"], delivery, item["counts"].get("id"), item.get("reason"))
+    return [Receipt(item["outcome"], delivery, item["counts"], reason=item.get("reason"))
             for item, delivery in zip(items, ids, strict=True)]
 
 
@@ -387,13 +479,13 @@ def record_unstorable(store: storage.Store, notification: Notification, reason: 
     so that it can be looked at and re-published after a fix. Returns its delivery id."""
     with store.write() as conn:
         return storage.record_delivery(
-            conn, channel=CHANNEL, outcome="rejected", reason=reason, body=notification.body, keep_body=True,
+            conn, channel=NAME, outcome="rejected", reason=reason, body=notification.body, keep_body=True,
             content_type=notification.content_type,
             counts={"queue": notification.queue, "kind": notification.kind.name,
                     "redelivered": notification.redelivered})
 
 
-def receive(store: storage.Store, notification: Notification) -> Receipt:
+def receive_message(store: storage.Store, notification: Notification) -> Receipt:
     """Store one message (see :func:`receive_batch`)."""
     return receive_batch(store, [notification])[0]
 
@@ -422,24 +514,23 @@ def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:
     if not subscriptions:
         return
     ids = [obj.id for obj in subscriptions]
-    for table in (storage.erp_characteristics, storage.erp_engaged_parties):
+    for table in (characteristic_table, engaged_party_table):
         conn.execute(table.delete().where(table.c.subscription_id.in_(ids)))
     storage.insert_ignore(
-        conn, storage.erp_characteristics,
-        ["subscription_id", "position", "name", "value_type", "value", "type", "parsed", "problem"],
+        conn, characteristic_table, [column.name for column in characteristic_table.columns],
         [(obj.id, position, _text(c.name), _text(c.value_type), _text(c.value), c.type,
           json.dumps(c.parsed, ensure_ascii=False), c.problem)
          for obj in subscriptions for position, c in enumerate(obj.characteristics)],
     )
     storage.insert_ignore(
-        conn, storage.erp_engaged_parties, ["subscription_id", "position", "customer_id"],
+        conn, engaged_party_table, [column.name for column in engaged_party_table.columns],
         [(obj.id, position, customer) for obj in subscriptions for position, customer in enumerate(obj.engaged_party)],
     )
 
 
-def reapply(store: storage.Store, config: ErpConfig, body: bytes, *, content_type: str | None,
-            reason: str) -> dict[str, Any]:
-    """ERP messages are re-applied the AMQP way: the rejected message waits in its dead-letter queue."""
+def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,
+            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+    """``inventory-receiver reapply``: ERP messages are re-applied the AMQP way, from their dead-letter queue."""
     raise InvalidPayload(
         "an ERP message is re-applied by moving it from its dead-letter queue "
         f"(<queue>{config.dead_letter_suffix}) back to its queue once the cause is fixed; its body is also "
@@ -450,11 +541,11 @@ def reapply(store: storage.Store, config: ErpConfig, body: bytes, *, content_typ
 # --- read API -----------------------------------------------------------------------------------------
 
 
-def register(app: Flask, api: Blueprint, config: ErpConfig, store: storage.Store) -> None:
+def register(app: Flask, api: Blueprint, config: Config, store: storage.Store) -> None:
     """Add the customers and subscriptions read API (the state probe of docs/state-probe.md)."""
     if not config.enabled:
         return
-    customers, subscriptions, links = storage.erp_customers, storage.erp_subscriptions, storage.erp_engaged_parties
+    customers, subscriptions, links = customer_table, subscription_table, engaged_party_table
 
     @api.get("/erp/customers")
     def list_customers() -> Response:
@@ -508,7 +599,7 @@ def _objects_json(conn: Connection, kind: ObjectKind, rows: Sequence[sa.Row[Any]
     if kind is not SUBSCRIPTION or not items:
         return items
     ids = [item["id"] for item in items]
-    bag, parties = storage.erp_characteristics, storage.erp_engaged_parties
+    bag, parties = characteristic_table, engaged_party_table
     triplets: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     for t in conn.execute(sa.select(bag).where(bag.c.subscription_id.in_(ids)).order_by(bag.c.position)):
         triplets[t.subscription_id].append(Characteristic(t.name, t.value_type, t.value, t.type, t.parsed,
