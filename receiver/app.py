@@ -29,7 +29,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Flask:
     app.extensions["receiver.store"] = store
     app.extensions["receiver.config"] = config
     register_error_handlers(app)
-    web.init_app(app)
+    web.init_app(app, body_timeout=config.server.body_timeout)
 
     read_api = api.blueprint(config.api, store)
     for name, channel in CHANNELS.items():

@@ -42,12 +42,16 @@ class ServerConfig:
     workers: int = 2
     threads: int = 4
     timeout: int = 120
+    # Seconds a sender has to deliver a whole request body (408 after that, nothing applied).
+    body_timeout: float = 60.0
 
     def validate(self) -> None:
         if not self.insecure_http and bool(self.certfile) != bool(self.keyfile):
             raise ConfigError("[server] certfile and keyfile go together: give both, or neither with insecure_http")
         if self.workers < 1 or self.threads < 1:
             raise ConfigError("[server] workers and threads must be at least 1")
+        if self.body_timeout <= 0:
+            raise ConfigError("[server] body_timeout must be above 0 seconds")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ class MalformedBody(ReceiverError):
     reason = "malformed body"
 
 
+class RequestTimeout(ReceiverError):
+    status = 408
+    reason = "body too slow"
+
+
 class PayloadTooLarge(ReceiverError):
     status = 413
     reason = "body too large"

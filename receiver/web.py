@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from flask import Flask, Response, abort, g, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask import Flask, Response, abort, current_app, g, jsonify, request
 
 from . import storage
 from .errors import (
     MalformedBody,
     PayloadTooLarge,
     ReceiverError,
+    RequestTimeout,
     StorageFailure,
     Unauthenticated,
     UnsupportedMediaType,
@@ -93,17 +93,53 @@ def require_headers(expected: Mapping[str, str]) -> None:
 # --- the body ---------------------------------------------------------------------------------------
 
 
+READ_CHUNK = 256 * 1024
+DEFAULT_BODY_TIMEOUT = 60.0  # seconds a sender has to deliver the whole body ([server] body_timeout)
+
+
 def read_body(max_bytes: int) -> bytes:
-    """The raw body, refused with 413 from its Content-Length before any of it is read."""
+    """The raw body, processed only when it arrived whole: more than ``max_bytes`` is 413 whatever the
+    framing (refused from its Content-Length before any of it is read); a body that stops short of its
+    Content-Length, or whose chunked framing is broken, is 400; one that takes longer than the body
+    timeout to arrive is 408. Nothing of a refused body is applied."""
     length = request.content_length
     if length is not None and length > max_bytes:
         g.discard_body = True  # see init_app: the 413 goes out first, then the body is discarded
         raise PayloadTooLarge(f"the body is {length} bytes; this endpoint accepts at most {max_bytes} bytes")
-    request.max_content_length = max_bytes  # also bounds chunked bodies that announce no length
-    try:
-        g.raw_body = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes, the most this endpoint accepts") from None
+    environ = request.environ
+    stream, sock = environ["wsgi.input"], environ.get("gunicorn.socket")
+    timeout = current_app.config.get("RECEIVER_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    while length is None or size < length:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RequestTimeout(f"the body did not arrive within {timeout:g} s ({size} bytes came): nothing was "
+                                 "applied")
+        if sock is not None:
+            sock.settimeout(remaining)  # a sender that stalls cannot hold this thread past the deadline
+        try:
+            chunk = stream.read(READ_CHUNK if length is None else min(READ_CHUNK, length - size))
+        except TimeoutError:
+            raise RequestTimeout(f"the body did not arrive within {timeout:g} s ({size} bytes came): nothing was "
+                                 "applied") from None
+        except Exception as exc:  # the server's own framing errors (bad chunk sizes, a cut connection)
+            raise MalformedBody(f"the body could not be read ({type(exc).__name__}: {exc}; {size} bytes came): "
+                                "its framing is broken or the connection was cut; nothing was applied") from None
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            g.discard_body = True
+            raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes, the most this endpoint accepts")
+        chunks.append(chunk)
+    if sock is not None:
+        sock.settimeout(None)
+    if length is not None and size < length:
+        raise MalformedBody(f"the body ended after {size} of the {length} bytes its Content-Length announced: "
+                            "nothing was applied")
+    g.raw_body = b"".join(chunks)
     return g.raw_body
 
 
@@ -114,7 +150,10 @@ DISCARD_MAX_BYTES = 1024 * 1024 * 1024
 DISCARD_MAX_SECONDS = 60.0
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, *, body_timeout: float = DEFAULT_BODY_TIMEOUT) -> None:
+    """What the push endpoints need of the app: the body deadline, and discarding a refused body."""
+    app.config["RECEIVER_BODY_TIMEOUT"] = body_timeout
+
     @app.after_request
     def _discard_refused_body(response: Response) -> Response:
         if g.get("discard_body"):
@@ -123,20 +162,20 @@ def init_app(app: Flask) -> None:
 
 
 def _discard(environ: dict[str, Any]) -> None:
-    stream, remaining = environ.get("wsgi.input"), int(environ.get("CONTENT_LENGTH") or 0)
+    stream = environ.get("wsgi.input")
     sock = environ.get("gunicorn.socket")
     if sock is not None:
         sock.settimeout(5.0)
     deadline = time.monotonic() + DISCARD_MAX_SECONDS
-    remaining = min(remaining, DISCARD_MAX_BYTES)
+    remaining = DISCARD_MAX_BYTES  # a chunked body announces no length: read to its end, within bounds
     try:
         while stream is not None and remaining > 0 and time.monotonic() < deadline:
-            chunk = stream.read(min(remaining, 256 * 1024))
+            chunk = stream.read(min(remaining, READ_CHUNK))
             if not chunk:
                 break
             remaining -= len(chunk)
-    except OSError:
-        pass  # the sender gave up: nothing to do
+    except Exception:  # noqa: S110 (the sender gave up, or its framing broke: nothing to do)
+        pass
 
 
 def require_json_media_type() -> None:
