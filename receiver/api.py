@@ -37,6 +37,16 @@ def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
     def _require_token() -> None:
         return None
 
+    @api.before_request
+    def _arguments_a_store_can_compare() -> None:
+        """What no stored value can match is answered before any query: a NUL in a parameter (400; no
+        text column holds one) and an integer beyond 64 bits in a path (404; no id is that large)."""
+        for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+            if isinstance(value, str) and "\x00" in value:
+                abort(400, description=f"{name} contains U+0000 (NUL), which no stored value holds")
+            if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                abort(404, description=f"no {name} {value}: ids are 64-bit integers")
+
     @api.get("/deliveries")
     def list_deliveries() -> Response:
         limit = int_arg("limit", 50, 1, 500)

@@ -11,6 +11,7 @@ Every error answer, whatever the channel, has the same JSON shape::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -80,10 +81,51 @@ class InvalidPayload(ReceiverError):
 
 
 class StorageFailure(ReceiverError):
-    """The store could not be reached or refused the write: nothing was stored, the sender should retry."""
+    """The store could not be reached or is unavailable: nothing was stored, the sender should retry."""
 
     status = 500
     reason = "storage failure"
+
+
+class StoreRefused(ReceiverError):
+    """The store refused the data itself (a value it cannot hold, a constraint of its own): permanent,
+    so a 4xx — the sender must not retry the same body forever — and an AMQP message is dead-lettered."""
+
+    status = 422
+    reason = "refused by the store"
+
+
+class InternalError(ReceiverError):
+    """A failure of the receiver itself (a bug): 500, recorded, the details in the process log only."""
+
+    status = 500
+    reason = "internal error"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a problem message quotes it: JSON text, nesting below two levels elided, cut to about
+    ``limit`` characters — bounded in time and size whatever was sent (a value nested 1,000 deep, a
+    megabyte of text)."""
+    text = _render(value, 2, limit)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _render(value: Any, depth: int, limit: int) -> str:
+    if isinstance(value, dict):
+        if depth == 0 or not value:
+            return "{…}" if value else "{}"
+        items = [f"{_render(k, 0, limit)}: {_render(v, depth - 1, limit)}" for k, v in list(value.items())[:4]]
+        return "{" + ", ".join(items) + (", …}" if len(value) > 4 else "}")
+    if isinstance(value, list):
+        if depth == 0 or not value:
+            return "[…]" if value else "[]"
+        items = [_render(v, depth - 1, limit) for v in value[:4]]
+        return "[" + ", ".join(items) + (", …]" if len(value) > 4 else "]")
+    if isinstance(value, str):
+        return json.dumps(value[: limit + 1], ensure_ascii=False)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return json.dumps(value)
 
 
 def flatten(messages: Any, path: tuple[Any, ...] = ()) -> list[Problem]:

@@ -26,7 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import ConfigError, StorageFailure
+from .errors import ConfigError, StorageFailure, StoreRefused
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,21 @@ Date = sa.String(10).with_variant(sa.Date(), "postgresql")
 Timestamp = sa.String(19).with_variant(sa.DateTime(), "postgresql")
 Decimal = sa.Float().with_variant(sa.Numeric(18, 4, asdecimal=False), "postgresql")  # |value| < 10^14
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite's rowid alias must be INTEGER
+
+# What every text column can hold, on both backends alike, so that SQLite and PostgreSQL accept and
+# refuse the same bodies: no U+0000 (PostgreSQL text cannot hold it), and at most KEY_TEXT_MAX
+# characters in a key or an indexed column (a PostgreSQL index row holds at most ~2,700 bytes; 255
+# characters of up to 4 UTF-8 bytes, two such columns in one index, stay below it).
+KEY_TEXT_MAX = 255
+
+
+def text_problem(value: str, max_length: int | None = None) -> str | None:
+    """Why the store cannot hold this text (for a validation problem), or None."""
+    if "\x00" in value:
+        return "Contains U+0000 (NUL), which no text column can hold."
+    if max_length is not None and len(value) > max_length:
+        return f"Longer than {max_length} characters ({len(value)}), the most this key or indexed field holds."
+    return None
 
 # Every delivery on every channel: when, what came of it, why, counts; the raw body of rejected ones.
 deliveries = sa.Table(
@@ -157,16 +172,25 @@ class Store:
                 conn.execution_options(sqlite_begin="IMMEDIATE")
                 with conn.begin():
                     yield conn
-        except sa.exc.OperationalError as exc:
-            raise StorageFailure(f"storage unavailable ({self.backend}): {_first_line(exc)}") from exc
+        except sa.exc.DBAPIError as exc:
+            raise self._classified(exc) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StorageFailure(f"storage unavailable ({self.backend}): {_first_line(exc)}") from exc
+        except sa.exc.DBAPIError as exc:
+            raise self._classified(exc) from exc
+
+    def _classified(self, exc: sa.exc.DBAPIError) -> StorageFailure | StoreRefused:
+        """A database error as the receiver answers it: what the store refuses in the data itself is
+        permanent (422, dead-lettered); everything else — unreachable, locked, full, misconfigured — is
+        an outage the sender should retry (500)."""
+        if refuses_data(exc):
+            return StoreRefused(f"the store refused the data ({self.backend}: {_first_line(exc)}); nothing was "
+                                "applied")
+        return StorageFailure(f"storage unavailable ({self.backend}): {_first_line(exc)}")
 
     def create_schema(self) -> None:
         """Create missing tables; safe when several receiver instances start at once."""
@@ -201,6 +225,28 @@ def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+# PostgreSQL SQLSTATE classes of an unavailable or misconfigured store: connection (08), a transaction
+# to retry (40: serialization, deadlock), resources (53: disk full, too many connections), lock not
+# available (55), operator intervention (57: shutdown, timeouts), system (58), internal (XX), and the
+# configuration's own faults — a missing table or privilege (42), database (3D), login (28), role (0P),
+# config file (F0), transaction state (25). Any other class is about the data sent: 22 (a NUL, a value
+# out of range), 23 (a constraint), 54 (an index row too large), P0 (a rule of the database raising).
+OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "55", "57", "58", "XX", "42", "3D", "28", "0P", "F0", "25"})
+# SQLite's result codes that are about the data: too big, a constraint (or a trigger's RAISE), a mismatch.
+DATA_SQLITE_ERRORS = ("SQLITE_TOOBIG", "SQLITE_CONSTRAINT", "SQLITE_MISMATCH")
+
+
+def refuses_data(exc: sa.exc.DBAPIError) -> bool:
+    """Whether a database error is about the data itself (permanent), not the store's availability."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        return sqlstate[:2] not in OUTAGE_SQLSTATE_CLASSES
+    name = getattr(exc.orig, "sqlite_errorname", None)
+    if isinstance(name, str):
+        return name.startswith(DATA_SQLITE_ERRORS)
+    return isinstance(exc, sa.exc.IntegrityError | sa.exc.DataError)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -20,11 +20,11 @@ from flask import Flask, Response, abort, current_app, g, jsonify, request
 
 from . import storage
 from .errors import (
+    InternalError,
     MalformedBody,
     PayloadTooLarge,
     ReceiverError,
     RequestTimeout,
-    StorageFailure,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -204,6 +204,9 @@ def parse_json(body: bytes) -> Any:
             f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits; deep nesting
         raise MalformedBody(f"the body is not valid JSON: {exc or 'nested too deeply'}") from None
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH and _deeper_than(document, MAX_DEPTH):
+        raise MalformedBody(f"the body is nested more than {MAX_DEPTH} levels deep, the most this receiver "
+                            "takes (the platforms' documents need about 10)")
     if _SURROGATE_ESCAPE.search(text):  # rare: only then look for a lone one
         try:
             json.dumps(document, ensure_ascii=False).encode("utf-8")
@@ -214,6 +217,22 @@ def parse_json(body: bytes) -> Any:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Arrays and objects nested deeper than this are refused (400), as .NET's System.Text.Json does by
+# default: every later step (validation messages, hashing, storing, reading back) then works in bounded
+# depth. Only a body with more brackets than this can be that deep, so most never need the walk.
+MAX_DEPTH = 64
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for value in node.values() if type(node) is dict else node if type(node) is list else ():
+            if type(value) is dict or type(value) is list:
+                stack.append((value, depth + 1))
+    return False
 
 
 def _no_constant(name: str) -> Any:
@@ -262,32 +281,38 @@ def add_push_endpoint(app: Flask, rules: list[str], endpoint: str, *, channel: s
 
 def _logs_rejections(store: storage.Store, channel: str,
                      view: Callable[[], tuple[Response, int]]) -> Callable[[], tuple[Response, int]]:
-    """A rejected request is recorded in the delivery log (with its raw body once credentials passed,
-    so it can be re-applied after a fix) and answered with the error."""
+    """Every refusal is recorded in the delivery log — 4xx and 5xx alike, with its reason (and the raw
+    body once credentials passed, so it can be re-applied after a fix) — and answered with the envelope.
+    A failure of the receiver itself becomes a 500 the log explains; its traceback goes to the process
+    log only."""
 
     @functools.wraps(view)
     def wrapper() -> tuple[Response, int]:
         try:
             return view()
         except ReceiverError as exc:
-            # The body is kept only when it was read (within the limit) from an authenticated
-            # sender: strangers cannot fill the store.
-            authenticated = not isinstance(exc, Unauthenticated)
-            body = g.get("raw_body") if authenticated else None
-            log.warning("%s delivery rejected (%s): %s", channel, exc.status, exc.message)
-            if isinstance(exc, StorageFailure):
-                raise
-            try:
-                with store.write() as conn:
-                    storage.record_delivery(
-                        conn, channel=channel, outcome="rejected", status=exc.status,
-                        reason=f"{exc.reason}: {exc.message}", counts=None,
-                        warnings=None, body=body, keep_body=body is not None,
-                        content_type=request.content_type, remote_addr=request.remote_addr,
-                    )
-            except StorageFailure:
-                log.exception("%s: could not record a rejected delivery", channel)
-            raise
+            refusal = exc
+        except RecursionError:  # a safety net: parse_json bounds nesting, so this is not expected
+            refusal = MalformedBody("the body is nested too deeply to be processed; nothing was applied")
+        except Exception as exc:
+            log.exception("%s: the receiver failed on a delivery", channel)
+            refusal = InternalError(f"the receiver failed ({type(exc).__name__}); nothing was applied — the "
+                                    "receiver's log has the details")
+        # The body is kept only when it was read (within the limit) from an authenticated sender:
+        # strangers cannot fill the store.
+        body = None if isinstance(refusal, Unauthenticated) else g.get("raw_body")
+        log.warning("%s delivery rejected (%s): %s", channel, refusal.status, refusal.message)
+        try:
+            with store.write() as conn:
+                storage.record_delivery(
+                    conn, channel=channel, outcome="rejected", status=refusal.status,
+                    reason=f"{refusal.reason}: {refusal.message}", counts=None,
+                    warnings=None, body=body, keep_body=body is not None,
+                    content_type=request.content_type, remote_addr=request.remote_addr,
+                )
+        except ReceiverError as failure:  # the store is down (or refuses even the log line): say so
+            log.error("%s: the rejected delivery could not be recorded: %s", channel, failure.message)
+        raise refusal
 
     return wrapper
 

@@ -265,7 +265,7 @@ def test_text_with_nul_characters_is_stored(store: storage.Store, client: FlaskC
     (b'{"name": "x"}', "invalid payload: the object has no id (the customerId or subscriptionId it is stored under)"),
     (b'{"id": ""}', "invalid payload: the object's id is empty"),
     (b'{"id": "  "}', "invalid payload: the object's id is empty"),
-    (b'{"id": "1\\u00002"}', "invalid payload: the object's id contains a NUL character"),
+    (b'{"id": "1\\u00002"}', "invalid payload: the object's id cannot be stored: Contains U+0000 (NUL)"),
     (b'{"id": null}', "invalid payload: the object's id must be a string or a number, not null"),
     (b'{"id": true}', "invalid payload: the object's id must be a string or a number, not a boolean"),
     (b'{"id": {"value": "1"}}', "invalid payload: the object's id must be a string or a number, not an object"),

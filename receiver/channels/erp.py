@@ -26,7 +26,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, request
 from sqlalchemy.engine import Connection
 
 from .. import storage
-from ..errors import ConfigError, InvalidPayload, ReceiverError
+from ..errors import ConfigError, InvalidPayload, ReceiverError, shown
 from ..web import Receipt, int_arg, parse_json
 
 NAME = "erp"
@@ -270,7 +270,7 @@ def read_characteristic(name: str, value_type: Any, value: Any) -> Characteristi
     try:
         return Characteristic(name, sent_type, raw, known.name, known.parse(value), None)
     except ValueError:
-        problem = f"valueType {sent_type} but {value!r} is not {known.described}: the raw value is kept"
+        problem = f"valueType {sent_type} but {shown(value)} is not {known.described}: the raw value is kept"
         return Characteristic(name, sent_type, raw, known.name, None, problem)
 
 
@@ -348,12 +348,12 @@ def _object_id(document: dict[str, Any]) -> str:
                              problems=[{"path": ["id"], "message": "Missing: every object needs an id."}])
     value = document["id"]
     if isinstance(value, str):
-        problem = ("is empty" if not value.strip() else
-                   "contains a NUL character" if "\x00" in value else None)
-        if problem is None:
-            return value
-        raise InvalidPayload(f"the object's id {problem}",
-                             problems=[{"path": ["id"], "message": f"The id {problem}."}])
+        if not value.strip():
+            raise InvalidPayload("the object's id is empty", problems=[{"path": ["id"], "message": "The id is empty."}])
+        if problem := storage.text_problem(value, storage.KEY_TEXT_MAX):  # the id is the table's key
+            raise InvalidPayload(f"the object's id cannot be stored: {problem}",
+                                 problems=[{"path": ["id"], "message": problem}])
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, float) and math.isfinite(value):
@@ -389,6 +389,10 @@ def _read_bag(obj: ErpObject) -> None:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 obj.warnings.append({"path": [prop, index], "message": "not a {name, valueType, value} object "
                                      "with a string name: kept in the document only"})
+                continue
+            if len(item["name"]) > storage.KEY_TEXT_MAX:  # the name is indexed
+                obj.warnings.append({"path": [prop, index, "name"], "message": f"a name longer than "
+                                     f"{storage.KEY_TEXT_MAX} characters: kept in the document only"})
                 continue
             triplet = read_characteristic(item["name"], item.get("valueType"), item.get("value"))
             obj.characteristics.append(triplet)

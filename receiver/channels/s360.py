@@ -11,7 +11,6 @@ the HTTP endpoint and the read routes. It needs only ``errors``, ``storage`` and
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy.engine import Connection
 
 from .. import storage
-from ..errors import ConfigError, InvalidPayload, Unauthenticated
+from ..errors import ConfigError, InvalidPayload, Unauthenticated, shown
 from ..web import HEADER_NAME_CHARS, Receipt, add_push_endpoint, int_arg, parse_json, secrets_equal, utc_iso
 
 log = logging.getLogger(__name__)
@@ -141,9 +140,12 @@ AUTH_MODES: dict[str, Callable[[Config], Authenticate]] = {
 # --- the body: an array of product documents ----------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:37] + "..."
+def _storable(max_length: int | None = None) -> Callable[[str], None]:
+    """Text the store can hold (storage.text_problem), on both backends alike."""
+    def check(value: str) -> None:
+        if problem := storage.text_problem(value, max_length):
+            raise ValidationError(problem)
+    return check
 
 
 class ProductId(fields.Field):
@@ -152,10 +154,10 @@ class ProductId(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if type(value) is not int:
-            raise ValidationError(f"Not an integer: {_show(value)}; a product id is a 64-bit integer "
+            raise ValidationError(f"Not an integer: {shown(value, 40)}; a product id is a 64-bit integer "
                                   "written without quotes, decimals or exponent.")
         if not MIN_ID <= value <= MAX_ID:
-            raise ValidationError(f"Out of range: {value} does not fit a signed 64-bit integer.")
+            raise ValidationError(f"Out of range: {shown(value, 40)} does not fit a signed 64-bit integer.")
         return value
 
 
@@ -172,11 +174,13 @@ class ProductSchema(Schema):
         "required": "Missing: every product needs its id.", "null": "Null: every product needs its id."})
     # "8 characters, unique per season" (NOTES.md §2) is what the example shows, not a rule the document
     # states: any non-empty string is taken, rather than refusing (and re-posting 12 times) a whole batch.
-    code = fields.String(required=True, validate=validate.Length(min=1, error="Empty: a product code is text."),
+    code = fields.String(required=True, validate=[validate.Length(min=1, error="Empty: a product code is text."),
+                                                  _storable()],
                          error_messages={"required": "Missing: every product needs its code.",
                                          "null": "Null: every product needs its code.",
                                          "invalid": "Not a string: a product code is text."})
-    state = fields.String(allow_none=True, error_messages={"invalid": "Not a string (or null)."})
+    state = fields.String(allow_none=True, validate=_storable(storage.KEY_TEXT_MAX),  # indexed
+                          error_messages={"invalid": "Not a string (or null)."})
 
 
 class Batch(fields.List):

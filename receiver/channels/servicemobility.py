@@ -29,7 +29,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
 from marshmallow.validate import Equal, Length, OneOf, Range
 
 from .. import storage
-from ..errors import ConfigError, InvalidPayload, ReceiverError, Unauthenticated
+from ..errors import ConfigError, InvalidPayload, ReceiverError, Unauthenticated, shown
 from ..web import Receipt, Receive, add_push_endpoint, int_arg, parse_json, utc_iso
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ class TokenKeysUnavailable(ReceiverError):
 
 
 KeyFor = Callable[[str], Any]  # token → the key that verifies it
+TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ class TokenCheck:
         import jwt
 
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token, self.key_for(token), algorithms=self.algorithms, audience=self.audience,
                 issuer=self.issuer, leeway=self.leeway,
                 options={"require": ["exp"], "enforce_minimum_key_length": True},
@@ -188,6 +189,11 @@ class TokenCheck:
             raise TokenKeysUnavailable("the signing keys (JWKS) could not be fetched to check the token") from None
         except jwt.PyJWTError as exc:
             raise InvalidLogon(f"{type(exc).__name__}: {exc}") from None
+        # RFC 7519 §2: a NumericDate is a JSON number; PyJWT also takes a numeric string ("1700000000").
+        wrong = [name for name in TIME_CLAIMS if name in claims and type(claims[name]) not in (int, float)]
+        if wrong:
+            raise InvalidLogon(f"the {', '.join(wrong)} claim must be a JSON number (RFC 7519 NumericDate)")
+        return claims
 
 
 def _config_error(message: str) -> ConfigError:
@@ -292,25 +298,42 @@ class DateTime(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         match = DATE_TIME_RE.fullmatch(value) if isinstance(value, str) else None
         if match is None or (self.offset_required and match[3] is None):
-            raise ValidationError(f"Not {self.expected}: {value!r}.")
+            raise ValidationError(f"Not {self.expected}: {shown(value)}.")
         try:
             moment = datetime.fromisoformat(f"{match[1]}T{match[2]}{(match[3] or 'Z').upper()}")
         except ValueError:
-            raise ValidationError(f"Not a valid date and time: {value!r}.") from None
+            raise ValidationError(f"Not a valid date and time: {shown(value)}.") from None
         try:
             moment = moment.astimezone(UTC)
         except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
-            raise ValidationError(f"Not a valid date and time: {value!r}.") from None
+            raise ValidationError(f"Not a valid date and time: {shown(value)}.") from None
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class Code(fields.String):
+class Text(fields.String):
+    """Text the store can hold on both backends (no NUL; ``max_length`` for a key or indexed column)."""
+
+    def __init__(self, *, max_length: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if problem := storage.text_problem(text, self.max_length):
+            raise ValidationError(problem)
+        return text
+
+
+class Code(Text):
     """An identifier or code as text; a JSON integer is read as its digits (RefModule 1002 = "1002")."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if type(value) is int:
             value = str(value)
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+KEY = storage.KEY_TEXT_MAX  # the fields stored in a key or an index
 
 
 def _quantity() -> fields.Float:
@@ -326,7 +349,7 @@ class _KeepsUnknown(Schema):
 
 
 class DispositionReasonSchema(_KeepsUnknown):
-    Desc = fields.String(allow_none=True, load_default=None)
+    Desc = Text(allow_none=True, load_default=None)
     InQty = _quantity()
     InventoryQty = _quantity()
     OutQty = _quantity()
@@ -336,7 +359,7 @@ class DispositionReasonSchema(_KeepsUnknown):
 
 class ItemSchema(_KeepsUnknown):
     BatchNum = Code(allow_none=True, load_default=None)
-    ProdNum = Code(required=True, validate=Length(min=1))
+    ProdNum = Code(required=True, validate=Length(min=1), max_length=KEY)
     SerialNum = Code(allow_none=True, load_default=None)
     InQty = _quantity()
     OutQty = _quantity()
@@ -346,7 +369,7 @@ class ItemSchema(_KeepsUnknown):
 
 
 class StorageLocationSchema(_KeepsUnknown):
-    StorageLocationID = Code(required=True, validate=Length(min=1))
+    StorageLocationID = Code(required=True, validate=Length(min=1), max_length=KEY)
     Items = fields.List(fields.Nested(ItemSchema), required=True)
 
 
@@ -356,20 +379,20 @@ class InventoryUsageSchema(_KeepsUnknown):
 
     UserID = Code(allow_none=True, load_default=None)
     ModifiedUTC = DateTime(offset_required=False, required=True)
-    RefModule = Code(required=True, validate=Length(min=1))
-    RefObjID = Code(required=True, validate=Length(min=1))
+    RefModule = Code(required=True, validate=Length(min=1), max_length=KEY)
+    RefObjID = Code(required=True, validate=Length(min=1), max_length=KEY)
     StorageLocations = fields.List(fields.Nested(StorageLocationSchema), required=True)
 
 
 class UsageRowSchema(_KeepsUnknown):
-    rowver = fields.String(required=True)
+    rowver = Text(required=True)
     InventoryUsage = fields.Nested(InventoryUsageSchema, required=True)
 
 
 class UsageNotificationSchema(_KeepsUnknown):
     """The Inventory Usage Export Notification Object: ``{rowver, rows: [{rowver, InventoryUsage}]}``."""
 
-    rowver = fields.String(required=True)
+    rowver = Text(required=True)
     rows = fields.List(fields.Nested(UsageRowSchema), required=True)
 
 
@@ -382,7 +405,8 @@ class EventData(fields.Dict):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         value = super()._deserialize(value, attr, data, **kwargs)
-        schema = DATA_SCHEMAS.get(data.get("type"))
+        event_type = data.get("type")  # any JSON value: the type field itself says what is wrong with it
+        schema = DATA_SCHEMAS.get(event_type) if isinstance(event_type, str) else None
         return value if schema is None else schema.load(value)
 
 
@@ -390,14 +414,14 @@ class EnvelopeSchema(_KeepsUnknown):
     """The Webhook Request Object. ``path_type``: the type the request's path receives (None when
     re-applying a stored body: any of the nine)."""
 
-    id = fields.String(required=True, validate=Length(min=1, max=255))
+    id = Text(required=True, validate=Length(min=1), max_length=255)
     type = fields.String(required=True, validate=OneOf(TYPES))
     specversion = fields.String(required=True, validate=Equal("1.0"))
-    source = fields.String(required=True, validate=Length(min=1, max=255))
-    subject = fields.String(allow_none=True)  # "Not used"
+    source = Text(required=True, validate=Length(min=1), max_length=255)
+    subject = Text(allow_none=True)  # "Not used"
     time = DateTime(offset_required=True, required=True)
     datacontenttype = fields.String(required=True, validate=OneOf(["application/json"]))
-    action = fields.String(required=True)  # "" in the document's example
+    action = Text(required=True)  # "" in the document's example
     data = EventData(required=True, error_messages={"invalid": "Not an object: data is the event's object."})
 
     def __init__(self, path_type: str | None = None) -> None:

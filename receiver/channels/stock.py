@@ -25,7 +25,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 
 from .. import storage
-from ..errors import ConfigError, InvalidPayload
+from ..errors import ConfigError, InvalidPayload, shown
 from ..web import HEADER_NAME_CHARS, Receipt, add_push_endpoint, int_arg, parse_json, require_headers
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ class Kind:
     sql: Any  # the stored column's type
     convert: Callable[[Any], Any] | None = None  # normalise/parse one value; ValueError when invalid
     canonical: Callable[[list[Any]], bool] | None = None  # whole column already stored as is?
+    max_length: int | None = None  # a key or indexed text column (storage.KEY_TEXT_MAX)
 
     def check(self, values: list[Any], nullable: bool) -> tuple[list[Any], dict[int, list[str]]]:
         """The stored values of a whole column and the problems by row index."""
@@ -104,9 +105,11 @@ class Kind:
         errors: dict[int, list[str]] = {}
         if not set(map(type, values)).issubset(allowed):  # the common case costs one pass in C
             errors = {
-                i: ["Missing value: required on every row." if v is None else f"Not {self.name}: {v!r}."]
+                i: ["Missing value: required on every row." if v is None else f"Not {self.name}: {shown(v)}."]
                 for i, v in enumerate(values) if type(v) not in allowed
             }
+        if str in self.types:
+            self._storable(values, errors)
         if self.convert is None:
             return values, errors
         present = [v for i, v in enumerate(values) if i not in errors] if errors else values
@@ -121,10 +124,20 @@ class Kind:
         if _INVALID in converted.values():
             for i, v in enumerate(values):
                 if i not in errors and v is not None and converted[v] is _INVALID:
-                    errors[i] = [f"Not {self.name}: {v!r}."]
+                    errors[i] = [f"Not {self.name}: {shown(v)}."]
         if all(converted[v] == v for v in converted):
             return values, errors
         return [None if v is None or i in errors else converted[v] for i, v in enumerate(values)], errors
+
+    def _storable(self, values: list[Any], errors: dict[int, list[str]]) -> None:
+        """Text the store cannot hold (a NUL; too long for a key or index) is a problem of its row."""
+        strings = [v for v in values if type(v) is str]
+        too_long = self.max_length is not None and bool(strings) and max(map(len, strings)) > self.max_length
+        if not too_long and "\x00" not in "".join(strings):  # the common case: two passes in C
+            return
+        for i, v in enumerate(values):
+            if i not in errors and type(v) is str and (problem := storage.text_problem(v, self.max_length)):
+                errors[i] = [problem]
 
 
 _INVALID = object()
@@ -203,6 +216,7 @@ def _upper_code(value: str) -> str:
 STRING, NUMBERS = (str,), (int, float)
 TEXT = Kind("a string", STRING, sa.Text)
 CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii)
+INDEXED_CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii, max_length=storage.KEY_TEXT_MAX)
 UPPER_CODE = Kind("a string", STRING, sa.Text, _upper_code)
 INTEGER = Kind("an integer (32-bit)", NUMBERS, sa.Integer, _integer, _integers_in_range)
 NUMBER = Kind("a number (below 10^14)", NUMBERS, storage.Decimal, _number, _numbers_in_range)
@@ -217,7 +231,7 @@ DB_ACTION = Kind("ADD, UPD or DEL", STRING, sa.String(3), _db_action)
 COLUMNS: dict[str, tuple[Kind, bool]] = {
     "connectorStockId": (UUID, True),
     "materialId": (CODE, False),
-    "pn": (CODE, False),
+    "pn": (INDEXED_CODE, False),  # indexed: the read API finds entries by part number
     "description": (TEXT, False),
     "condition": (UPPER_CODE, False),
     "priceUsd": (NUMBER, False),
