@@ -73,7 +73,7 @@ def run_stock(receiver: RunningReceiver) -> ChannelRun:
     run = ChannelRun("stock push", sent=len(results))
     run.as_expected = sum(r.ok for r in results)
     run.unexpected = [f"{r.name}: {r.status} (expected {r.expected.describe()})" for r in results if not r.ok]
-    run.note = f"{sum(r.rows for r in results if r.ok and r.status == 200):,} rows accepted"
+    run.note = f"{sum(r.items for r in results if r.ok and r.status == 200):,} rows accepted"
     return run
 
 
