@@ -97,7 +97,8 @@ def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
     if not applies(name, ctx, evaluates_tokens=True):
         pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
     case = MALFORMATIONS[name]
-    delivery = sm.send(case.build(ctx))
+    (request,) = case.build(ctx)
+    delivery = sm.send(request)
     check_status(f"{name}: {case.description}", delivery, case.expect)
     assert "Invalid Logon" in delivery.body.decode("utf-8", "replace"), explain(
         name, delivery, 'a body saying "Invalid Logon"', LOGON)
@@ -108,7 +109,8 @@ def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_event_is_refused(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
-    delivery = sm.send(case.build(sm.context()))
+    (request,) = case.build(sm.context())
+    delivery = sm.send(request)
     check_refused(f"{name}: {case.description}", delivery, MALFORMED)
     assert delivery.json() is not None, explain(name, delivery, "a JSON description of the problems", MALFORMED)
 
@@ -118,7 +120,8 @@ def test_a_malformed_event_is_refused(sm: SMTarget, name: str) -> None:
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_event_gets_its_status(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
-    check_status(f"{name}: {case.description}", sm.send(case.build(sm.context())), case.expect)
+    (request,) = case.build(sm.context())
+    check_status(f"{name}: {case.description}", sm.send(request), case.expect)
 
 
 # --- what was stored (state probe) --------------------------------------------------------------------
@@ -163,7 +166,7 @@ def _identity(request: Request) -> dict[str, Any] | None:
 @probe_mark
 @pytest.mark.parametrize("name", [n for n in BODY_CASES if n not in ("missing-id", "missing-source", "not-json")])
 def test_nothing_of_a_malformed_event_is_stored(sm: SMTarget, probe: Probe, name: str) -> None:
-    request = MALFORMATIONS[name].build(sm.context())
+    (request,) = MALFORMATIONS[name].build(sm.context())
     check_refused(name, sm.send(request), MALFORMED)
     event = _identity(request)
     assert event is not None, f"{name}: the case carries no source and id to look up"
@@ -180,7 +183,7 @@ def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe, name: str
         pytest.skip("the receiver is not declared to evaluate tokens (--servicemobility-evaluates-jwt)")
     if not applies(name, ctx, evaluates_tokens=True):
         pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
-    request = MALFORMATIONS[name].build(ctx)
+    (request,) = MALFORMATIONS[name].build(ctx)
     check_refused(name, sm.send(request), LOGON)
     assert stored(probe, json.loads(request.body)) is None, (
         f"{name}: stored despite a bad token\n  requirement: {LOGON}")

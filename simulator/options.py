@@ -4,6 +4,7 @@ is added here once."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -37,3 +38,9 @@ def not_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
     return value
+
+
+def cannot_reach(channel: str, url: str, error: Exception) -> int:
+    """Say that the receiver cannot be reached at all (a bad URL, no such host); the exit code, 2."""
+    print(f"{channel}: cannot reach {url}: {error}", file=sys.stderr)
+    return 2

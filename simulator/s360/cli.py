@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any
 
+import requests
+
 from .. import options
 from ..runner import Console
 from .auth import Auth
@@ -58,10 +60,13 @@ def run_cli(args: argparse.Namespace) -> int:
         print(f"s360: {exc}", file=sys.stderr)
         return 2
     print(f"S-360 inventory webhook -> {args.url} (auth {args.auth.describe()}, scenario {args.scenario})")
-    results = run_scenario(
-        args.url, auth=args.auth, scenario=args.scenario, products=args.products, batch_size=args.batch_size,
-        interval_minutes=args.interval_minutes, max_reposts=args.max_reposts, runs=args.runs,
-        clock=clock, seed=args.seed, max_body_bytes=args.max_body_bytes,
-        ca_bundle=options.ca_bundle(args), on_result=Console(LINE).show,
-    )
+    try:
+        results = run_scenario(
+            args.url, auth=args.auth, scenario=args.scenario, products=args.products, batch_size=args.batch_size,
+            interval_minutes=args.interval_minutes, max_reposts=args.max_reposts, runs=args.runs,
+            clock=clock, seed=args.seed, max_body_bytes=args.max_body_bytes,
+            ca_bundle=options.ca_bundle(args), on_result=Console(LINE).show,
+        )
+    except requests.RequestException as exc:
+        return options.cannot_reach(CHANNEL, args.url, exc)
     return Console.summary(results, "requests")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import requests
+
 from .. import options
 from ..http import parse_header_lines
 from ..runner import Console
@@ -41,6 +43,8 @@ def run_cli(args: argparse.Namespace) -> int:
         results = run_scenario(platform, args.scenario, rows=args.rows, deltas=args.deltas,
                                delta_rows=args.delta_rows, seed=args.seed, max_body_bytes=args.max_body_bytes,
                                on_result=Console(LINE).show)
+    except requests.RequestException as exc:
+        return options.cannot_reach(CHANNEL, args.url, exc)
     finally:
         platform.close()
     return Console.summary(results, "pushes")
