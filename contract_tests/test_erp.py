@@ -20,11 +20,11 @@ from simulator.erp import (
     MALFORMATIONS,
     SUBSCRIPTION_QUEUE,
     BrokerUnreachableError,
-    ErpCaseContext,
     ErpGenerator,
     ErpMessage,
     ErpPublisher,
     QueueMissingError,
+    case_messages,
     duplicates,
     expected_state,
     message,
@@ -160,16 +160,14 @@ def test_duplicates_are_harmless(erp: ErpTarget) -> None:
 @spec(POISON)
 @pytest.mark.parametrize("name", [c.name for c in MALFORMATIONS if outcome(c) == "dead-letter"])
 def test_a_poison_message_is_dead_lettered_not_redelivered_forever(erp: ErpTarget, name: str) -> None:
-    case = MALFORMATIONS[name]
-    queue = case.build.queues[0]
     generator = ErpGenerator(random.SystemRandom().randrange(2**32), id_offset=random.randrange(10**6, 10**9))
-    body = case.build(ErpCaseContext(generator, queue))
-    erp.publish([ErpMessage(name, queue, body, "dead-letter")])
+    sent = case_messages(MALFORMATIONS[name], generator)[0]  # on the first queue the case applies to
+    erp.publish([sent])
     erp.wait_drained(POISON)  # not left in the queue, not bouncing back into it
-    found = erp.dead_lettered(queue, body)
+    found = erp.dead_lettered(sent.queue, sent.body)
     if found is None:
-        pytest.skip(f"no dead-letter queue {erp.queues[queue] + erp.dead_letter_suffix!r}: checked only that the "
-                    f"message is not redelivered forever (give --erp-dead-letter-suffix)")
+        pytest.skip(f"no dead-letter queue {erp.queues[sent.queue] + erp.dead_letter_suffix!r}: checked only "
+                    f"that the message is not redelivered forever (give --erp-dead-letter-suffix)")
     assert found, f"{name}: not found in the dead-letter queue\n  requirement: {POISON}"
 
 
@@ -189,10 +187,8 @@ def test_the_store_holds_the_last_published_state_per_id(erp: ErpTarget, probe: 
 @probe_mark
 @pytest.mark.parametrize("name", [c.name for c in MALFORMATIONS if outcome(c) == "stored"])
 def test_an_odd_but_processable_message_is_stored(erp: ErpTarget, probe: Probe, name: str) -> None:
-    case = MALFORMATIONS[name]
-    queue = case.build.queues[0]
     generator = ErpGenerator(random.SystemRandom().randrange(2**32), id_offset=random.randrange(10**6, 10**9))
-    sent = [ErpMessage(name, queue, case.build(ErpCaseContext(generator, queue)), "stored")]
+    sent = case_messages(MALFORMATIONS[name], generator)[:1]  # on the first queue the case applies to
     erp.publish(sent)
     erp.wait_drained(FORWARD)
     assert_stored(probe, sent, FORWARD)
