@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from contract_tests.conftest import Probe, Target
-from contract_tests.plugin import option
 from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
+from contract_tests.targets import Probe, S360Target
 from simulator.core import Request
 from simulator.s360 import (
-    DEFAULT_MAX_BODY_BYTES,
     GOOD_CASES,
     MALFORMATIONS,
-    Auth,
-    FakeClock,
     ProductGenerator,
     S360CaseContext,
-    S360Platform,
     encode_json,
     webhook_headers,
 )
@@ -33,32 +26,6 @@ WHOLE = ('s360-inventory-webhook.txt: "This webhook publishes the whole inventor
          'product." — NOTES.md §2: record whether this delivery changed it (content hash)')
 STORE = "NOTES.md §2 Decision: Store each product by `id`, keep its full document."
 REJECT = "NOTES.md §2 Decision: only what identifies a product is required; a batch with invalid items applies nothing"
-
-
-
-
-@dataclass
-class S360Target:
-    platform: S360Platform
-    auth: Auth
-    max_body_bytes: int
-
-    def send(self, request: Request) -> Any:
-        return self.platform.sender.send(request)
-
-
-@pytest.fixture(scope="module")
-def s360(pytestconfig: pytest.Config, target: Target) -> Iterator[S360Target]:
-    path = option(pytestconfig, "--s360-path")
-    if not path:
-        pytest.skip("S-360 webhook not configured: give --s360-path (and --s360-auth as set in the back office)")
-    auth = Auth.parse(option(pytestconfig, "--s360-auth") or "none")
-    limit = int(option(pytestconfig, "--s360-max-body-bytes") or DEFAULT_MAX_BODY_BYTES)
-    # The contract checks answers, not the platform's patience: no re-post waits.
-    platform = S360Platform(target.receiver_url + path, auth=auth, batch_size=10, max_reposts=0,
-                            clock=FakeClock(), ca_bundle=target.ca_bundle)
-    yield S360Target(platform, auth, limit)
-    platform.close()
 
 
 def fresh_products(count: int = 4) -> list[dict[str, Any]]:

@@ -5,26 +5,18 @@ from __future__ import annotations
 import copy
 import json
 import random
-import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from contract_tests.conftest import Probe, Target
-from contract_tests.plugin import option
 from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
+from contract_tests.targets import Probe, SMTarget
 from simulator.core import Request
 from simulator.servicemobility import (
     GOOD_CASES,
     MALFORMATIONS,
     TOKEN_CASES,
     EventFactory,
-    ServiceMobilityPlatform,
-    SMCaseContext,
-    TokenSigner,
     applies,
     event_request,
 )
@@ -36,42 +28,6 @@ LOGON = ('servicemobility-inventory-usage.txt: "401 Invalid Logon." / "Implement
          'evaluate the JWT supplied" — NOTES.md §3: algorithms pinned, exp required')
 MALFORMED = ("NOTES.md §3 Decision: Malformed bodies get a 4xx with a JSON description of every problem "
              "(the document lists only 200/401/500).")
-
-
-
-
-@dataclass
-class SMTarget:
-    platform: ServiceMobilityPlatform
-    signer: TokenSigner
-    evaluates_tokens: bool
-
-    def context(self) -> SMCaseContext:
-        return SMCaseContext.for_signer(self.signer, seed=random.SystemRandom().randrange(2**32))
-
-    def send(self, request: Request) -> Any:
-        return self.platform.send(request)
-
-
-@pytest.fixture(scope="module")
-def sm(pytestconfig: pytest.Config, target: Target) -> Iterator[SMTarget]:
-    base = option(pytestconfig, "--servicemobility-base")
-    if base is None:
-        pytest.skip("ServiceMobility webhooks not configured: give --servicemobility-base (the REST Endpoint URI "
-                    "path, e.g. /servicemobility)")
-    audience = option(pytestconfig, "--servicemobility-audience")
-    issuer = option(pytestconfig, "--servicemobility-issuer")
-    private_key = option(pytestconfig, "--servicemobility-private-key")
-    if private_key:
-        signer = TokenSigner.from_private_key_pem(Path(private_key).read_bytes(), audience=audience, issuer=issuer)
-    else:
-        key = option(pytestconfig, "--servicemobility-secret") or secrets.token_hex(32)
-        signer = TokenSigner(key, audience=audience, issuer=issuer)
-    evaluates = bool(option(pytestconfig, "--servicemobility-evaluates-jwt"))
-    platform = ServiceMobilityPlatform(target.receiver_url + base.rstrip("/"), signer=signer,
-                                       ca_bundle=target.ca_bundle)
-    yield SMTarget(platform, signer, evaluates)
-    platform.close()
 
 
 @must

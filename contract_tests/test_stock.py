@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from contract_tests.conftest import Probe, StockTarget, Target
 from contract_tests.report import check_refused, check_status, explain, must, should, spec
+from contract_tests.targets import Probe, StockTarget, Target
 from simulator.core import Case
 from simulator.http import Delivery
 from simulator.stock import (
@@ -37,8 +37,6 @@ STRUCTURAL = ('NOTES.md §1: "A structural error (not an object, data missing, a
               'type, a missing key column, an unknown dbAction) rejects the whole push: nothing of it is applied."')
 OLDER = ('NOTES.md §1: "an older change (by timeStampEntry) never overwrites a newer one, so a replayed or late '
          'push cannot roll stock back."')
-
-
 
 
 @pytest.fixture(scope="module")
