@@ -11,14 +11,13 @@ import pytest
 
 from contract_tests.report import check_refused, check_status, explain, must, should, spec
 from contract_tests.targets import Probe, StockTarget, Target
-from simulator.core import Case
+from simulator.core import Case, Request
 from simulator.http import Delivery
 from simulator.stock import (
     COLUMNS,
     GOOD_CASES,
     MALFORMATIONS,
     NEEDS_CREDENTIALS,
-    StockCase,
     StockCaseContext,
     StockGenerator,
     StockPush,
@@ -50,7 +49,7 @@ def context(stock: StockTarget, generator: StockGenerator) -> StockCaseContext:
                             max_body_bytes=stock.max_body_bytes)
 
 
-def send_case(stock: StockTarget, case: Case[StockCase], ctx: StockCaseContext) -> Delivery:
+def send_case(stock: StockTarget, case: Case[StockCaseContext, Request], ctx: StockCaseContext) -> Delivery:
     """What the receiver answers to the one request of a stock case."""
     (request,) = case.build(ctx)
     return stock.platform.send(request)

@@ -35,37 +35,39 @@ class Expectation:
         return " or ".join(str(s) for s in self.statuses) or str(self.outcome)
 
 
-T = TypeVar("T")
+C = TypeVar("C")  # what a channel's cases are built from: its case context
+S = TypeVar("S")  # one thing a channel sends: a Request, an ERP message
 
 
-def always(context: Any) -> bool:
+def always(context: object) -> bool:
     """The applicability of most cases: every context."""
     return True
 
 
 @dataclass(frozen=True)
-class Case(Generic[T]):
-    """A named case: how to build it, what a correct receiver must answer, and which contexts it applies
-    to (an S-360 Basic-auth case does not apply to an interface with an API key)."""
+class Case(Generic[C, S]):
+    """A named case: how to build it from its channel's context (the things to send, in order), what a
+    correct receiver must answer, and which contexts it applies to (an S-360 Basic-auth case does not
+    apply to an interface with an API key)."""
 
     name: str
     description: str
     expect: Expectation
-    build: T  # context -> tuple of the things to send, in order
-    applies: Callable[[Any], bool] = always
+    build: Callable[[C], tuple[S, ...]]
+    applies: Callable[[C], bool] = always
 
 
-class Registry(Generic[T]):
+class Registry(Generic[C, S]):
     """Named cases of one channel; adding a case is adding one entry."""
 
     def __init__(self, channel: str) -> None:
         self.channel = channel
-        self._cases: dict[str, Case[T]] = {}
+        self._cases: dict[str, Case[C, S]] = {}
 
     def register(
-        self, name: str, description: str, expect: Expectation, *, applies: Callable[[Any], bool] = always
-    ) -> Callable[[T], T]:
-        def decorator(build: T) -> T:
+        self, name: str, description: str, expect: Expectation, *, applies: Callable[[C], bool] = always
+    ) -> Callable[[Callable[[C], tuple[S, ...]]], Callable[[C], tuple[S, ...]]]:
+        def decorator(build: Callable[[C], tuple[S, ...]]) -> Callable[[C], tuple[S, ...]]:
             if name in self._cases:
                 raise ValueError(f"{self.channel}: case {name!r} registered twice")
             self._cases[name] = Case(name, description, expect, build, applies)
@@ -73,14 +75,14 @@ class Registry(Generic[T]):
 
         return decorator
 
-    def __getitem__(self, name: str) -> Case[T]:
+    def __getitem__(self, name: str) -> Case[C, S]:
         try:
             return self._cases[name]
         except KeyError:
             known = ", ".join(sorted(self._cases))
             raise KeyError(f"{self.channel}: no case named {name!r} (known: {known})") from None
 
-    def __iter__(self) -> Iterator[Case[T]]:
+    def __iter__(self) -> Iterator[Case[C, S]]:
         return iter(self._cases.values())
 
     def __len__(self) -> int:
@@ -92,12 +94,12 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return list(self._cases)
 
-    def applicable(self, context: Any) -> Iterator[Case[T]]:
+    def applicable(self, context: C) -> Iterator[Case[C, S]]:
         """The cases that apply to ``context``, in registration order."""
         return (case for case in self if case.applies(context))
 
 
-def cases_for(registry: Registry[Any], context: Any) -> Iterator[tuple[Case[Any], Any]]:
+def cases_for(registry: Registry[C, S], context: C) -> Iterator[tuple[Case[C, S], S]]:
     """Each thing every applicable case of ``registry`` sends, with its case (built lazily, in order)."""
     for case in registry.applicable(context):
         for sent in case.build(context):

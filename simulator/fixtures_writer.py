@@ -40,7 +40,7 @@ def body_file(name: str, body: bytes, **style: Any) -> tuple[str, bytes]:
     return f"{name}.json", pretty(document, **style)
 
 
-def case_entry(case: Case[Any]) -> dict[str, Any]:
+def case_entry(case: Case[Any, Any]) -> dict[str, Any]:
     """A case's entry in ``cases.json``: what it is, the status a correct receiver answers, and why."""
     return {"description": case.description, "status": case.expect.statuses[0], "spec": case.expect.spec}
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .core import Case, Expectation, Request, Result
 from .http import Delivery, NoAnswer, Sender
 
+C = TypeVar("C")  # a channel's case context
 S = TypeVar("S")  # one thing a channel sends: an HTTP request, an ERP message
 
 
@@ -35,12 +36,12 @@ Deliver = Callable[[Step[S], str, S], Result]  # (step, name of this sending, th
 DeliverAll = Callable[[Step[S], tuple[S, ...]], Result]
 
 
-def case_step(case: Case[Any], context: Callable[[], Any], *, items: int | None = None) -> Step[Any]:
+def case_step(case: Case[C, S], context: Callable[[], C], *, items: int | None = None) -> Step[S]:
     """The step that sends a registered case, built from ``context()`` when the case applies to it."""
 
-    def build() -> tuple[Any, ...]:
+    def build() -> tuple[S, ...]:
         made = context()
-        return tuple(case.build(made)) if case.applies(made) else ()
+        return case.build(made) if case.applies(made) else ()
 
     return Step(case.name, case.expect, build, items)
 

@@ -26,7 +26,6 @@ from simulator.stock import (
     LINE,
     MALFORMATIONS,
     NOT_IN_BODY,
-    StockCase,
     StockCaseContext,
     StockGenerator,
     StockPlatform,
@@ -49,7 +48,7 @@ def context(rows: int = 3, credentials: dict[str, str] | None = None, **kwargs: 
     return StockCaseContext(push, CREDENTIALS if credentials is None else credentials, **kwargs)
 
 
-def sent_by(case: Case[StockCase], ctx: StockCaseContext) -> Request:
+def sent_by(case: Case[StockCaseContext, Request], ctx: StockCaseContext) -> Request:
     """The one request a stock case sends."""
     (request,) = case.build(ctx)
     return request

@@ -29,7 +29,7 @@ class ErpCaseContext:
 
 
 CaseBuilder = Callable[[ErpCaseContext], tuple[Message, ...]]
-MALFORMATIONS: Registry[CaseBuilder] = Registry(CHANNEL)
+MALFORMATIONS: Registry[ErpCaseContext, Message] = Registry(CHANNEL)
 
 _NOT_PROCESSABLE = ("NOTES.md §4: a message that can never be processed (not JSON, no `id`) is "
                     "dead-lettered, not re-queued forever.")
@@ -63,12 +63,12 @@ def _malformation(
     return decorator
 
 
-def outcome(case: Case[CaseBuilder]) -> Outcome:
+def outcome(case: Case[ErpCaseContext, Message]) -> Outcome:
     """What a correct consumer does with a case's message: store it, or dead-letter it."""
     return cast(Outcome, case.expect.outcome)
 
 
-def case_messages(case: Case[CaseBuilder], generator: ErpGenerator) -> list[ErpMessage]:
+def case_messages(case: Case[ErpCaseContext, Message], generator: ErpGenerator) -> list[ErpMessage]:
     """Every message ``case`` publishes, on each queue it applies to, named after it and carrying the
     outcome a correct consumer gives it."""
     contexts = (ErpCaseContext(generator, queue) for queue in QUEUES)

@@ -67,8 +67,8 @@ class S360CaseContext:
 
 
 CaseBuilder = Callable[[S360CaseContext], tuple[Request, ...]]
-MALFORMATIONS: Registry[CaseBuilder] = Registry(CHANNEL)
-GOOD_CASES: Registry[CaseBuilder] = Registry(CHANNEL)
+MALFORMATIONS: Registry[S360CaseContext, Request] = Registry(CHANNEL)
+GOOD_CASES: Registry[S360CaseContext, Request] = Registry(CHANNEL)
 
 
 def only_for(mode: AuthMode) -> Callable[[S360CaseContext], bool]:

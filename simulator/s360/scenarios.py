@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..core import Expectation, Registry, Request, Result
 from ..runner import HttpDelivery, LineFormat, Runner, case_step
 from .auth import Auth
-from .cases import GOOD_CASES, MALFORMATIONS, SPEC_200, CaseBuilder, S360CaseContext
+from .cases import GOOD_CASES, MALFORMATIONS, SPEC_200, S360CaseContext
 from .generator import ProductGenerator
 from .payload import (
     DEFAULT_BATCH_SIZE,
@@ -44,7 +44,7 @@ class _Scenario:
     runs: int
     runner: Runner[Request]
 
-    def send_cases(self, registry: Registry[CaseBuilder]) -> None:
+    def send_cases(self, registry: Registry[S360CaseContext, Request]) -> None:
         self.runner.run([case_step(case, lambda: self.context) for case in registry])
 
     def on_attempt(self, batch: BatchReport, total: int, attempt: Attempt) -> None:

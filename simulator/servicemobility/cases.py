@@ -81,8 +81,8 @@ def unprocessable(sentence: str) -> Expectation:
 CaseBuilder = Callable[[SMCaseContext], tuple[Request, ...]]
 
 # Good cases: every request answered exactly 200. A build returns the requests in order.
-GOOD_CASES: Final[Registry[CaseBuilder]] = Registry(CHANNEL)
-MALFORMATIONS: Final[Registry[CaseBuilder]] = Registry(CHANNEL)
+GOOD_CASES: Final[Registry[SMCaseContext, Request]] = Registry(CHANNEL)
+MALFORMATIONS: Final[Registry[SMCaseContext, Request]] = Registry(CHANNEL)
 
 
 @GOOD_CASES.register(

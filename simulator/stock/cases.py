@@ -29,8 +29,8 @@ class StockCaseContext:
 
 
 StockCase = Callable[[StockCaseContext], tuple[Request, ...]]
-MALFORMATIONS: Registry[StockCase] = Registry(CHANNEL)
-GOOD_CASES: Registry[StockCase] = Registry(CHANNEL)
+MALFORMATIONS: Registry[StockCaseContext, Request] = Registry(CHANNEL)
+GOOD_CASES: Registry[StockCaseContext, Request] = Registry(CHANNEL)
 
 SPEC_JSON = 'stock-push.rst: "The data is provided as a JSON string."'
 SPEC_STRUCTURE = (
