@@ -1,5 +1,7 @@
-"""The pytest plugin (entry point ``pytest11``): the contract suite's options, markers, report header
-and a summary that separates MUST from SHOULD.
+"""The pytest plugin (entry point ``pytest11``): the contract suite's options, markers, report header,
+a summary that separates MUST from SHOULD, and the fixtures every contract test (the suite's, or one a
+customer writes) starts from: ``target``, ``probe``, and each channel's platform (``stock``, ``s360``,
+``sm``, ``erp``) pointed at the receiver.
 
 Options are prefixed and grouped under "inventory contract tests"; each has an environment fallback
 (``CONTRACT_*``) so CI can configure the target without a long command line.
@@ -8,11 +10,32 @@ Options are prefixed and grouped under "inventory contract tests"; each has an e
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import pytest
+
+from simulator.erp import (
+    CUSTOMER_QUEUE,
+    SUBSCRIPTION_QUEUE,
+    BrokerInspector,
+    BrokerUnreachableError,
+    ErpPublisher,
+    QueueMissingError,
+)
+from simulator.http import parse_header_lines
+from simulator.s360 import DEFAULT_MAX_BODY_BYTES as S360_MAX_BODY_BYTES
+from simulator.s360 import Auth, FakeClock, S360Platform
+from simulator.servicemobility import ServiceMobilityPlatform, TokenSigner
+from simulator.stock import DEFAULT_MAX_BODY_BYTES as STOCK_MAX_BODY_BYTES
+from simulator.stock import StockPlatform
+
+from .targets import ErpTarget, Probe, S360Target, SMTarget, StockTarget, Target
 
 # option → (environment fallback, help)
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -138,3 +161,105 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                            if tally[(level, o)])
         if counts:
             terminalreporter.write_line(f"{level:6} {counts}")
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    """The receiver under test; unreachable → the whole run stops with one clear message."""
+    url = option(pytestconfig, "--receiver-url")
+    if not url:
+        pytest.skip("no --receiver-url given: the HTTP channels are not checked")
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=5):
+            pass
+    except OSError as exc:
+        pytest.exit(f"cannot reach the receiver at {url} ({exc}): is it running, and is the URL right?", 3)
+    return Target(url.rstrip("/"), option(pytestconfig, "--ca-bundle") or True)
+
+
+@pytest.fixture(scope="session")
+def probe(pytestconfig: pytest.Config) -> Iterator[Probe]:
+    """The receiver's state probe, for the checks that read what was stored."""
+    url = option(pytestconfig, "--state-probe")
+    if not url:
+        pytest.skip("no state probe given (--state-probe URL): this check needs to read what was stored")
+    probe = Probe(url, parse_header_lines(option(pytestconfig, "--state-probe-header")),
+                  option(pytestconfig, "--ca-bundle") or True)
+    yield probe
+    probe.sender.close()
+
+
+@pytest.fixture(scope="session")
+def stock(pytestconfig: pytest.Config, target: Target) -> Iterator[StockTarget]:
+    """The stock push platform, pointed at the receiver's stock endpoint with its credentials."""
+    headers = option(pytestconfig, "--stock-headers")
+    if not headers:
+        pytest.skip("stock push not configured: give --stock-headers 'Name: value' (the credentials the "
+                    "receiver expects)")
+    credentials = parse_header_lines(headers)
+    path = option(pytestconfig, "--stock-path") or "/stock-push"
+    limit = int(option(pytestconfig, "--stock-max-body-bytes") or STOCK_MAX_BODY_BYTES)
+    platform = StockPlatform(target.receiver_url + path, credentials=credentials, ca_bundle=target.ca_bundle)
+    yield StockTarget(platform, credentials, limit)
+    platform.close()
+
+
+@pytest.fixture(scope="module")
+def s360(pytestconfig: pytest.Config, target: Target) -> Iterator[S360Target]:
+    """The S-360 platform, pointed at the receiver's webhook with the interface's authentication."""
+    path = option(pytestconfig, "--s360-path")
+    if not path:
+        pytest.skip("S-360 webhook not configured: give --s360-path (and --s360-auth as set in the back office)")
+    auth = Auth.parse(option(pytestconfig, "--s360-auth") or "none")
+    limit = int(option(pytestconfig, "--s360-max-body-bytes") or S360_MAX_BODY_BYTES)
+    # The contract checks answers, not the platform's patience: no re-post waits.
+    platform = S360Platform(target.receiver_url + path, auth=auth, batch_size=10, max_reposts=0,
+                            clock=FakeClock(), ca_bundle=target.ca_bundle)
+    yield S360Target(platform, auth, limit)
+    platform.close()
+
+
+@pytest.fixture(scope="module")
+def sm(pytestconfig: pytest.Config, target: Target) -> Iterator[SMTarget]:
+    """The ServiceMobility platform, pointed at the receiver's REST Endpoint URI, signing its tokens."""
+    base = option(pytestconfig, "--servicemobility-base")
+    if base is None:
+        pytest.skip("ServiceMobility webhooks not configured: give --servicemobility-base (the REST Endpoint URI "
+                    "path, e.g. /servicemobility)")
+    audience = option(pytestconfig, "--servicemobility-audience")
+    issuer = option(pytestconfig, "--servicemobility-issuer")
+    private_key = option(pytestconfig, "--servicemobility-private-key")
+    if private_key:
+        signer = TokenSigner.from_private_key_pem(Path(private_key).read_bytes(), audience=audience, issuer=issuer)
+    else:
+        key = option(pytestconfig, "--servicemobility-secret") or secrets.token_hex(32)
+        signer = TokenSigner(key, audience=audience, issuer=issuer)
+    evaluates = bool(option(pytestconfig, "--servicemobility-evaluates-jwt"))
+    platform = ServiceMobilityPlatform(target.receiver_url + base.rstrip("/"), signer=signer,
+                                       ca_bundle=target.ca_bundle)
+    yield SMTarget(platform, signer, evaluates)
+    platform.close()
+
+
+@pytest.fixture(scope="module")
+def erp(pytestconfig: pytest.Config) -> Iterator[ErpTarget]:
+    """The ERP's publisher on the receiver's broker (its queues must exist), and a look into the queues."""
+    url = option(pytestconfig, "--amqp-url")
+    if not url:
+        pytest.skip("ERP queues not configured: give --amqp-url amqp://user:password@host:5672/vhost")
+    queues = {CUSTOMER_QUEUE: option(pytestconfig, "--erp-customer-queue") or CUSTOMER_QUEUE,
+              SUBSCRIPTION_QUEUE: option(pytestconfig, "--erp-subscription-queue") or SUBSCRIPTION_QUEUE}
+    try:
+        publisher = ErpPublisher(url, customer_queue=queues[CUSTOMER_QUEUE],
+                                 subscription_queue=queues[SUBSCRIPTION_QUEUE])
+        publisher.declare_passive()
+    except (BrokerUnreachableError, QueueMissingError) as exc:
+        pytest.exit(f"ERP contract tests cannot start: {exc}", 3)
+    suffix = option(pytestconfig, "--erp-dead-letter-suffix") or ".dead-letter"
+    yield ErpTarget(publisher, BrokerInspector(url), queues, suffix)
+    publisher.close()

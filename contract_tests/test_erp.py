@@ -6,25 +6,18 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-import pika
 import pytest
 
-from contract_tests.conftest import Probe
-from contract_tests.plugin import option
 from contract_tests.report import must, probe_mark, should, spec
+from contract_tests.targets import DRAIN_SECONDS, ErpTarget, Probe
 from simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
     SUBSCRIPTION_QUEUE,
-    BrokerUnreachableError,
-    ErpCaseContext,
     ErpGenerator,
     ErpMessage,
-    ErpPublisher,
-    QueueMissingError,
+    case_messages,
     duplicates,
     expected_state,
     message,
@@ -38,75 +31,6 @@ IDEMPOTENT = ('erp-amqp-push.md: "if your app crashes before ack, the message wi
 POISON = ("NOTES.md §4 Decision: A message that can never be processed (not JSON, no `id`) is dead-lettered, not "
           "re-queued forever.")
 FORWARD = ('erp-amqp-push.md: "Treat unknown properties as forward-compatible." / "parse this bag defensively."')
-
-DRAIN_SECONDS = 60.0
-
-
-
-@dataclass
-class ErpTarget:
-    publisher: ErpPublisher
-    amqp_url: str
-    queues: dict[str, str]  # documented name → the receiver's queue
-    dead_letter_suffix: str
-
-    def publish(self, messages: list[ErpMessage]) -> None:
-        for msg in messages:
-            self.publisher.publish(self.publisher.queue_for(msg.queue), msg.body)
-
-    def wait_drained(self, requirement: str) -> None:
-        """Both queues back to no ready message: the consumer took and acknowledged what was sent."""
-        deadline = time.monotonic() + DRAIN_SECONDS
-        counts = self.publisher.declare_passive()
-        while any(counts.values()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-            counts = self.publisher.declare_passive()
-        assert not any(counts.values()), (
-            f"messages still waiting after {DRAIN_SECONDS:.0f} s: {counts} — is the consumer running and "
-            f"acknowledging?\n  requirement: {requirement}")
-
-    def dead_lettered(self, queue: str, body: bytes, timeout: float = 20.0) -> bool | None:
-        """Whether ``body`` reached the queue's dead-letter queue (None: the receiver has none). Only the
-        matching message is taken; the others go back (the channel closes without acking them)."""
-        name = self.queues[queue] + self.dead_letter_suffix
-        connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
-        try:
-            channel = connection.channel()
-            try:
-                channel.queue_declare(name, passive=True)
-            except pika.exceptions.ChannelClosedByBroker:
-                return None
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                method, _, found = channel.basic_get(name, auto_ack=False)
-                if method is None:
-                    time.sleep(0.2)
-                    channel.close()
-                    channel = connection.channel()  # give back what was looked at, look again
-                    continue
-                if found == body:
-                    channel.basic_ack(method.delivery_tag)
-                    return True
-            return False
-        finally:
-            connection.close()
-
-
-@pytest.fixture(scope="module")
-def erp(pytestconfig: pytest.Config) -> Iterator[ErpTarget]:
-    url = option(pytestconfig, "--amqp-url")
-    if not url:
-        pytest.skip("ERP queues not configured: give --amqp-url amqp://user:password@host:5672/vhost")
-    queues = {CUSTOMER_QUEUE: option(pytestconfig, "--erp-customer-queue") or CUSTOMER_QUEUE,
-              SUBSCRIPTION_QUEUE: option(pytestconfig, "--erp-subscription-queue") or SUBSCRIPTION_QUEUE}
-    try:
-        publisher = ErpPublisher(url, customer_queue=queues[CUSTOMER_QUEUE],
-                                 subscription_queue=queues[SUBSCRIPTION_QUEUE])
-        publisher.declare_passive()
-    except (BrokerUnreachableError, QueueMissingError) as exc:
-        pytest.exit(f"ERP contract tests cannot start: {exc}", 3)
-    yield ErpTarget(publisher, url, queues, option(pytestconfig, "--erp-dead-letter-suffix") or ".dead-letter")
-    publisher.close()
 
 
 def conforming(count: int = 4) -> tuple[ErpGenerator, list[ErpMessage]]:
@@ -160,16 +84,14 @@ def test_duplicates_are_harmless(erp: ErpTarget) -> None:
 @spec(POISON)
 @pytest.mark.parametrize("name", [c.name for c in MALFORMATIONS if outcome(c) == "dead-letter"])
 def test_a_poison_message_is_dead_lettered_not_redelivered_forever(erp: ErpTarget, name: str) -> None:
-    case = MALFORMATIONS[name]
-    queue = case.build.queues[0]
     generator = ErpGenerator(random.SystemRandom().randrange(2**32), id_offset=random.randrange(10**6, 10**9))
-    body = case.build(ErpCaseContext(generator, queue))
-    erp.publish([ErpMessage(name, queue, body, "dead-letter")])
+    sent = case_messages(MALFORMATIONS[name], generator)[0]  # on the first queue the case applies to
+    erp.publish([sent])
     erp.wait_drained(POISON)  # not left in the queue, not bouncing back into it
-    found = erp.dead_lettered(queue, body)
+    found = erp.dead_lettered(sent.queue, sent.body)
     if found is None:
-        pytest.skip(f"no dead-letter queue {erp.queues[queue] + erp.dead_letter_suffix!r}: checked only that the "
-                    f"message is not redelivered forever (give --erp-dead-letter-suffix)")
+        pytest.skip(f"no dead-letter queue {erp.queues[sent.queue] + erp.dead_letter_suffix!r}: checked only "
+                    f"that the message is not redelivered forever (give --erp-dead-letter-suffix)")
     assert found, f"{name}: not found in the dead-letter queue\n  requirement: {POISON}"
 
 
@@ -189,10 +111,8 @@ def test_the_store_holds_the_last_published_state_per_id(erp: ErpTarget, probe: 
 @probe_mark
 @pytest.mark.parametrize("name", [c.name for c in MALFORMATIONS if outcome(c) == "stored"])
 def test_an_odd_but_processable_message_is_stored(erp: ErpTarget, probe: Probe, name: str) -> None:
-    case = MALFORMATIONS[name]
-    queue = case.build.queues[0]
     generator = ErpGenerator(random.SystemRandom().randrange(2**32), id_offset=random.randrange(10**6, 10**9))
-    sent = [ErpMessage(name, queue, case.build(ErpCaseContext(generator, queue)), "stored")]
+    sent = case_messages(MALFORMATIONS[name], generator)[:1]  # on the first queue the case applies to
     erp.publish(sent)
     erp.wait_drained(FORWARD)
     assert_stored(probe, sent, FORWARD)

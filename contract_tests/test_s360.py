@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from contract_tests.conftest import Probe, Target
-from contract_tests.plugin import option
 from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
+from contract_tests.targets import Probe, S360Target
 from simulator.core import Request
 from simulator.s360 import (
-    DEFAULT_MAX_BODY_BYTES,
     GOOD_CASES,
     MALFORMATIONS,
-    Auth,
-    FakeClock,
     ProductGenerator,
     S360CaseContext,
-    S360Platform,
     encode_json,
     webhook_headers,
 )
@@ -33,32 +26,6 @@ WHOLE = ('s360-inventory-webhook.txt: "This webhook publishes the whole inventor
          'product." — NOTES.md §2: record whether this delivery changed it (content hash)')
 STORE = "NOTES.md §2 Decision: Store each product by `id`, keep its full document."
 REJECT = "NOTES.md §2 Decision: only what identifies a product is required; a batch with invalid items applies nothing"
-
-
-
-
-@dataclass
-class S360Target:
-    platform: S360Platform
-    auth: Auth
-    max_body_bytes: int
-
-    def send(self, request: Request) -> Any:
-        return self.platform.sender.send(request)
-
-
-@pytest.fixture(scope="module")
-def s360(pytestconfig: pytest.Config, target: Target) -> Iterator[S360Target]:
-    path = option(pytestconfig, "--s360-path")
-    if not path:
-        pytest.skip("S-360 webhook not configured: give --s360-path (and --s360-auth as set in the back office)")
-    auth = Auth.parse(option(pytestconfig, "--s360-auth") or "none")
-    limit = int(option(pytestconfig, "--s360-max-body-bytes") or DEFAULT_MAX_BODY_BYTES)
-    # The contract checks answers, not the platform's patience: no re-post waits.
-    platform = S360Platform(target.receiver_url + path, auth=auth, batch_size=10, max_reposts=0,
-                            clock=FakeClock(), ca_bundle=target.ca_bundle)
-    yield S360Target(platform, auth, limit)
-    platform.close()
 
 
 def fresh_products(count: int = 4) -> list[dict[str, Any]]:
@@ -74,8 +41,7 @@ def context(s360: S360Target) -> S360CaseContext:
 @must
 @spec(ONLY_200)
 def test_the_documents_example_is_accepted_with_exactly_200(s360: S360Target) -> None:
-    request = GOOD_CASES["document-example"].build(context(s360))
-    assert request is not None
+    (request,) = GOOD_CASES["document-example"].build(context(s360))
     delivery = s360.send(request)
     assert delivery.status == 200, explain("the document's example, verbatim", delivery, "exactly 200", ONLY_200)
 
@@ -120,10 +86,11 @@ BODY_CASES = [c.name for c in MALFORMATIONS if c.name not in AUTH_CASES]
 
 def _applicable(s360: S360Target, name: str) -> tuple[Any, Request, S360CaseContext]:
     ctx = context(s360)
-    request = MALFORMATIONS[name].build(ctx)
-    if request is None:
+    case = MALFORMATIONS[name]
+    if not case.applies(ctx):
         pytest.skip(f"{name} does not apply to authentication mode {s360.auth.mode}")
-    return MALFORMATIONS[name], request, ctx
+    (request,) = case.build(ctx)
+    return case, request, ctx
 
 
 @must
@@ -162,10 +129,10 @@ def test_a_malformed_batch_gets_its_status(s360: S360Target, name: str) -> None:
 @spec("NOTES.md §2 decisions (unknown fields kept, empty and full batches)")
 @pytest.mark.parametrize("name", GOOD_CASES.names())
 def test_a_batch_the_platform_may_send_is_accepted(s360: S360Target, name: str) -> None:
-    case = GOOD_CASES[name]
-    request = case.build(context(s360))
-    if request is None:
+    case, ctx = GOOD_CASES[name], context(s360)
+    if not case.applies(ctx):
         pytest.skip(f"{name} does not apply here")
+    (request,) = case.build(ctx)
     check_status(f"{name}: {case.description}", s360.send(request), case.expect)
 
 

@@ -5,26 +5,18 @@ from __future__ import annotations
 import copy
 import json
 import random
-import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from contract_tests.conftest import Probe, Target
-from contract_tests.plugin import option
 from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
+from contract_tests.targets import Probe, SMTarget
 from simulator.core import Request
 from simulator.servicemobility import (
     GOOD_CASES,
     MALFORMATIONS,
     TOKEN_CASES,
     EventFactory,
-    ServiceMobilityPlatform,
-    SMCaseContext,
-    TokenSigner,
     applies,
     event_request,
 )
@@ -36,42 +28,6 @@ LOGON = ('servicemobility-inventory-usage.txt: "401 Invalid Logon." / "Implement
          'evaluate the JWT supplied" — NOTES.md §3: algorithms pinned, exp required')
 MALFORMED = ("NOTES.md §3 Decision: Malformed bodies get a 4xx with a JSON description of every problem "
              "(the document lists only 200/401/500).")
-
-
-
-
-@dataclass
-class SMTarget:
-    platform: ServiceMobilityPlatform
-    signer: TokenSigner
-    evaluates_tokens: bool
-
-    def context(self) -> SMCaseContext:
-        return SMCaseContext.for_signer(self.signer, seed=random.SystemRandom().randrange(2**32))
-
-    def send(self, request: Request) -> Any:
-        return self.platform.send(request)
-
-
-@pytest.fixture(scope="module")
-def sm(pytestconfig: pytest.Config, target: Target) -> Iterator[SMTarget]:
-    base = option(pytestconfig, "--servicemobility-base")
-    if base is None:
-        pytest.skip("ServiceMobility webhooks not configured: give --servicemobility-base (the REST Endpoint URI "
-                    "path, e.g. /servicemobility)")
-    audience = option(pytestconfig, "--servicemobility-audience")
-    issuer = option(pytestconfig, "--servicemobility-issuer")
-    private_key = option(pytestconfig, "--servicemobility-private-key")
-    if private_key:
-        signer = TokenSigner.from_private_key_pem(Path(private_key).read_bytes(), audience=audience, issuer=issuer)
-    else:
-        key = option(pytestconfig, "--servicemobility-secret") or secrets.token_hex(32)
-        signer = TokenSigner(key, audience=audience, issuer=issuer)
-    evaluates = bool(option(pytestconfig, "--servicemobility-evaluates-jwt"))
-    platform = ServiceMobilityPlatform(target.receiver_url + base.rstrip("/"), signer=signer,
-                                       ca_bundle=target.ca_bundle)
-    yield SMTarget(platform, signer, evaluates)
-    platform.close()
 
 
 @must
@@ -97,7 +53,8 @@ def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
     if not applies(name, ctx, evaluates_tokens=True):
         pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
     case = MALFORMATIONS[name]
-    delivery = sm.send(case.build(ctx))
+    (request,) = case.build(ctx)
+    delivery = sm.send(request)
     check_status(f"{name}: {case.description}", delivery, case.expect)
     assert "Invalid Logon" in delivery.body.decode("utf-8", "replace"), explain(
         name, delivery, 'a body saying "Invalid Logon"', LOGON)
@@ -108,7 +65,8 @@ def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_event_is_refused(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
-    delivery = sm.send(case.build(sm.context()))
+    (request,) = case.build(sm.context())
+    delivery = sm.send(request)
     check_refused(f"{name}: {case.description}", delivery, MALFORMED)
     assert delivery.json() is not None, explain(name, delivery, "a JSON description of the problems", MALFORMED)
 
@@ -118,7 +76,8 @@ def test_a_malformed_event_is_refused(sm: SMTarget, name: str) -> None:
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_event_gets_its_status(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
-    check_status(f"{name}: {case.description}", sm.send(case.build(sm.context())), case.expect)
+    (request,) = case.build(sm.context())
+    check_status(f"{name}: {case.description}", sm.send(request), case.expect)
 
 
 # --- what was stored (state probe) --------------------------------------------------------------------
@@ -163,7 +122,7 @@ def _identity(request: Request) -> dict[str, Any] | None:
 @probe_mark
 @pytest.mark.parametrize("name", [n for n in BODY_CASES if n not in ("missing-id", "missing-source", "not-json")])
 def test_nothing_of_a_malformed_event_is_stored(sm: SMTarget, probe: Probe, name: str) -> None:
-    request = MALFORMATIONS[name].build(sm.context())
+    (request,) = MALFORMATIONS[name].build(sm.context())
     check_refused(name, sm.send(request), MALFORMED)
     event = _identity(request)
     assert event is not None, f"{name}: the case carries no source and id to look up"
@@ -180,7 +139,7 @@ def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe, name: str
         pytest.skip("the receiver is not declared to evaluate tokens (--servicemobility-evaluates-jwt)")
     if not applies(name, ctx, evaluates_tokens=True):
         pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
-    request = MALFORMATIONS[name].build(ctx)
+    (request,) = MALFORMATIONS[name].build(ctx)
     check_refused(name, sm.send(request), LOGON)
     assert stored(probe, json.loads(request.body)) is None, (
         f"{name}: stored despite a bad token\n  requirement: {LOGON}")

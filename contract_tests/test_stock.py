@@ -9,8 +9,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from contract_tests.conftest import Probe, StockTarget, Target
 from contract_tests.report import check_refused, check_status, explain, must, should, spec
+from contract_tests.targets import Probe, StockTarget, Target
+from simulator.core import Case, Request
+from simulator.http import Delivery
 from simulator.stock import (
     COLUMNS,
     GOOD_CASES,
@@ -36,8 +38,6 @@ OLDER = ('NOTES.md §1: "an older change (by timeStampEntry) never overwrites a 
          'push cannot roll stock back."')
 
 
-
-
 @pytest.fixture(scope="module")
 def generator() -> StockGenerator:
     # A fresh seed per run: a receiver that keeps its data between runs sees new stock ids each time.
@@ -47,6 +47,12 @@ def generator() -> StockGenerator:
 def context(stock: StockTarget, generator: StockGenerator) -> StockCaseContext:
     return StockCaseContext(push=generator.sample_push(3), credentials=stock.credentials,
                             max_body_bytes=stock.max_body_bytes)
+
+
+def send_case(stock: StockTarget, case: Case[StockCaseContext, Request], ctx: StockCaseContext) -> Delivery:
+    """What the receiver answers to the one request of a stock case."""
+    (request,) = case.build(ctx)
+    return stock.platform.send(request)
 
 
 # --- what the document says ---------------------------------------------------------------------
@@ -81,7 +87,7 @@ def test_a_conforming_push_is_accepted_with_200(stock: StockTarget, generator: S
 @pytest.mark.parametrize("name", sorted(NEEDS_CREDENTIALS))
 def test_missing_or_wrong_credentials_are_refused(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
-    delivery = stock.platform.send(case.build(context(stock, generator)))
+    delivery = send_case(stock, case, context(stock, generator))
     check_refused(f"{name}: {case.description}", delivery, CREDENTIALS)
 
 
@@ -90,7 +96,7 @@ def test_missing_or_wrong_credentials_are_refused(stock: StockTarget, generator:
 @pytest.mark.parametrize("name", sorted(NEEDS_CREDENTIALS))
 def test_missing_or_wrong_credentials_are_401(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
-    check_status(f"{name}: {case.description}", stock.platform.send(case.build(context(stock, generator))),
+    check_status(f"{name}: {case.description}", send_case(stock, case, context(stock, generator)),
                  case.expect)
 
 
@@ -113,7 +119,7 @@ BODY_CASES = [case.name for case in MALFORMATIONS if case.name not in NEEDS_CRED
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_push_is_refused(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
-    delivery = stock.platform.send(case.build(context(stock, generator)))
+    delivery = send_case(stock, case, context(stock, generator))
     check_refused(f"{name}: {case.description}", delivery, case.expect.spec)
 
 
@@ -123,7 +129,7 @@ def test_a_malformed_push_is_refused(stock: StockTarget, generator: StockGenerat
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_push_gets_its_status(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
-    check_status(f"{name}: {case.description}", stock.platform.send(case.build(context(stock, generator))),
+    check_status(f"{name}: {case.description}", send_case(stock, case, context(stock, generator)),
                  case.expect)
 
 
@@ -133,7 +139,7 @@ def test_a_malformed_push_gets_its_status(stock: StockTarget, generator: StockGe
 def test_a_variant_the_platform_may_send_is_accepted(stock: StockTarget, generator: StockGenerator,
                                                      name: str) -> None:
     case = GOOD_CASES[name]
-    check_status(f"{name}: {case.description}", stock.platform.send(case.build(context(stock, generator))),
+    check_status(f"{name}: {case.description}", send_case(stock, case, context(stock, generator)),
                  case.expect)
 
 
@@ -203,7 +209,7 @@ def test_stock_follows_add_update_delete(stock: StockTarget, probe: Probe) -> No
 def test_nothing_of_a_rejected_push_is_applied(stock: StockTarget, probe: Probe, generator: StockGenerator,
                                               name: str) -> None:
     ctx = context(stock, generator)
-    delivery = stock.platform.send(MALFORMATIONS[name].build(ctx))
+    delivery = send_case(stock, MALFORMATIONS[name], ctx)
     check_refused(name, delivery, STRUCTURAL)
     for stock_id in ctx.push.ids():  # the rows of the push that were fine are not applied either
         assert_absent(probe, stock_id, STRUCTURAL)

@@ -73,7 +73,7 @@ def run_stock(receiver: RunningReceiver) -> ChannelRun:
     run = ChannelRun("stock push", sent=len(results))
     run.as_expected = sum(r.ok for r in results)
     run.unexpected = [f"{r.name}: {r.status} (expected {r.expected.describe()})" for r in results if not r.ok]
-    run.note = f"{sum(r.rows for r in results if r.ok and r.status == 200):,} rows accepted"
+    run.note = f"{sum(r.items for r in results if r.ok and r.status == 200):,} rows accepted"
     return run
 
 
@@ -113,11 +113,11 @@ def run_erp(_receiver: RunningReceiver) -> ChannelRun:
         while any(publisher.declare_passive().values()) and time.monotonic() < deadline:
             time.sleep(0.2)
         left = sum(publisher.declare_passive().values())
-    run = ChannelRun("ERP over AMQP", sent=len(results), as_expected=sum(r.confirmed for r in results))
-    run.unexpected = [f"{r.name}: {r.error}" for r in results if not r.confirmed]
+    run = ChannelRun("ERP over AMQP", sent=len(results), as_expected=sum(r.ok for r in results))
+    run.unexpected = [f"{r.name}: {r.error}" for r in results if not r.ok]
     if left:
         run.unexpected.append(f"{left} message(s) still queued after 60 s")
-    dead = sum(1 for r in results if r.expected == "dead-letter")
+    dead = sum(1 for r in results if r.expected.outcome == "dead-letter")
     run.note = f"all confirmed and consumed; {dead} poison message(s) dead-lettered by design"
     return run
 

@@ -1,6 +1,6 @@
 """``inventory-simulator``: send a platform's scenario to a receiver and print each result.
 
-Each channel module contributes one sub-command through its ``add_cli(subparsers)`` function.
+Each platform package contributes one sub-command through its ``add_cli(subparsers)``, run by its ``run_cli(args)``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-# One entry per platform; each module defines add_cli(subparsers).
+# One entry per platform; each package defines add_cli(subparsers) and run_cli(args).
 CHANNEL_MODULES = ("simulator.stock", "simulator.s360", "simulator.servicemobility", "simulator.erp")
 
 

@@ -12,7 +12,10 @@ from urllib.parse import urljoin
 
 import requests
 
-from simulator.core import Request
+from .core import Request
+
+# What leaves a request without an answer: the platforms count these as a failed delivery.
+NO_ANSWER_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,14 @@ class Delivery:
         if len(text) > limit:
             text = text[:limit] + "…"
         return f"{self.status} from {self.url}: {text}"
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """A request that got no answer at all: the connection failed, or the receiver took too long."""
+
+    error: str  # the exception's type and message
+    elapsed: float  # seconds until it gave up
 
 
 class Sender:
@@ -76,6 +87,14 @@ class Sender:
         )
         elapsed = time.perf_counter() - started
         return Delivery(response.status_code, elapsed, dict(response.headers), response.content, url)
+
+    def attempt(self, request: Request) -> Delivery | NoAnswer:
+        """:meth:`send`, with no answer as an outcome (what a platform records) instead of an exception."""
+        started = time.perf_counter()
+        try:
+            return self.send(request)
+        except NO_ANSWER_ERRORS as exc:
+            return NoAnswer(f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
 
     def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
         """GET a JSON document (the state probe); returns (status, parsed body or None)."""

@@ -37,3 +37,115 @@ def test_a_part_imports_only_what_the_rule_allows(package: str) -> None:
         for path in (ROOT / package).rglob("*.py")
     }
     assert {file: bad for file, bad in offences.items() if bad} == {}
+
+
+# Packages whose modules must not import each other in a circle (module-level imports; an import
+# inside a function runs later and does not count).
+ACYCLIC = ("receiver", "simulator", "contract_tests")
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The import statements that run when the module is imported: all but those inside functions."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
+    """module → the modules of ``packages`` it imports at module level, relative imports resolved. A
+    ``from X import name`` counts as importing ``X.name`` when that is a module, else ``X``."""
+    files = {module_name(root, path): path for package in packages for path in (root / package).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in module_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+                continue
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            imported = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            targets |= {f"{imported}.{alias.name}" if f"{imported}.{alias.name}" in files else imported
+                        for alias in node.names}
+        graph[module] = {target for target in targets if target in files and target != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of two or more modules, each as one circle ``[a, b, …, a]``."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's algorithm
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while (member := stack.pop()) != module:
+                group.append(member)
+            group.append(module)
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return [circle(graph, group) for group in groups]
+
+
+def circle(graph: dict[str, set[str]], group: list[str]) -> list[str]:
+    """One path through a strongly connected group that comes back to where it starts."""
+    start, members = group[0], set(group)
+    paths = [[start]]
+    while paths:  # breadth first: the shortest circle through ``start``
+        path = paths.pop(0)
+        for target in sorted(graph[path[-1]] & members):
+            if target == start:
+                return [*path, start]
+            if target not in path:
+                paths.append([*path, target])
+    raise AssertionError(f"{group} is not strongly connected")
+
+
+def test_no_import_cycles() -> None:
+    found = cycles(import_graph(ROOT, ACYCLIC))
+    assert not found, "import cycles: " + "; ".join(" -> ".join(circle) for circle in found)
+
+
+def test_the_cycle_check_resolves_relative_imports_and_ignores_imports_in_functions(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "from .sub import helpers\n",
+        "core.py": "import json\n\nfrom pkg.sub.helpers import tool\n",
+        "late.py": "def later():\n    from . import core\n",
+        "sub/__init__.py": "",
+        "sub/helpers.py": "from ..core import thing\nfrom . import other\n",
+        "sub/other.py": "from pkg import late\n",
+    }
+    for name, text in files.items():
+        (package / name).write_text(text, encoding="utf-8")
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph == {"pkg": {"pkg.sub.helpers"}, "pkg.core": {"pkg.sub.helpers"}, "pkg.late": set(),
+                     "pkg.sub": set(), "pkg.sub.helpers": {"pkg.core", "pkg.sub.other"}, "pkg.sub.other": {"pkg.late"}}
+    assert cycles(graph) == [["pkg.core", "pkg.sub.helpers", "pkg.core"]]

@@ -3,8 +3,11 @@ receiver served for real — it must pass — and against receivers that break t
 
 from __future__ import annotations
 
+import ast
+import random
 import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -164,3 +167,45 @@ def test_no_target_is_a_usage_error(tmp_path: Path) -> None:
 def test_an_unreachable_receiver_stops_the_run_with_one_message(tmp_path: Path, tls: TLSFiles) -> None:
     code, output, _ = run_suite(tmp_path, *stock_args(f"https://127.0.0.1:{free_port()}", tls.ca))
     assert code == 3 and "cannot reach the receiver" in output
+
+
+def test_a_customers_own_test_module_uses_the_plugins_fixtures(tmp_path: Path, receiver: RunningReceiver) -> None:
+    """The plugin ships ``stock``, ``probe``, …: a module of the customer's own gets them once the kit is
+    installed, without the suite's files."""
+    seed = random.SystemRandom().randrange(2**32)
+    (tmp_path / "test_mine.py").write_text(textwrap.dedent(f"""
+        from contract_tests.targets import Probe, StockTarget
+        from simulator.stock import StockGenerator
+
+
+        def test_my_push_is_stored(stock: StockTarget, probe: Probe) -> None:
+            push = StockGenerator(seed={seed}).sample_push(2)
+            assert stock.platform.push(push).status == 200
+            assert probe.get(f"stock/{{push.ids()[0]}}")[0] == 200
+        """), encoding="utf-8")
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_mine.py",
+         *stock_args(receiver.url, receiver.ca or Path()), "--state-probe", f"{receiver.url}/api",
+         "--state-probe-header", f"Authorization: Bearer {PROBE_TOKEN}"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-2000:]
+    assert "1 passed" in process.stdout
+
+
+def fixture_names(path: Path) -> set[str]:
+    """The names of the fixtures a module defines (functions decorated with ``pytest.fixture``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef) and any("fixture" in ast.unparse(d) for d in node.decorator_list):
+            names.add(node.name)
+    return names
+
+
+def test_the_plugins_fixtures_shadow_none_of_the_kits_own_tests() -> None:
+    """The plugin is loaded in every session where the kit is installed, this one included."""
+    root = Path(__file__).resolve().parent
+    plugin = fixture_names(root.parent / "contract_tests" / "plugin.py")
+    assert {"target", "probe", "stock", "s360", "sm", "erp"} <= plugin
+    ours = {name: path.name for path in root.glob("*.py") for name in fixture_names(path)}
+    assert {name: ours[name] for name in plugin & set(ours)} == {}

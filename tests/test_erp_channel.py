@@ -21,9 +21,9 @@ from receiver.errors import StorageFailure
 from simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
-    ErpCaseContext,
     ErpGenerator,
     ScenarioOptions,
+    case_messages,
     conforming_messages,
     expected_state,
     outcome,
@@ -287,10 +287,9 @@ def test_a_message_that_can_never_be_stored_is_rejected_with_its_reason_and_body
 @pytest.mark.parametrize("name", MALFORMATIONS.names())
 def test_the_simulators_cases_get_the_outcome_it_expects(store: storage.Store, name: str) -> None:
     case = MALFORMATIONS[name]
-    for queue in case.build.queues:
-        body = case.build(ErpCaseContext(ErpGenerator(3), queue))
-        receipt = erp.receive_message(store, note(QUEUE_KINDS[queue], body))
-        assert receipt.outcome == ("rejected" if outcome(case) == "dead-letter" else "accepted"), (queue, receipt)
+    for sent in case_messages(case, ErpGenerator(3)):
+        receipt = erp.receive_message(store, note(QUEUE_KINDS[sent.queue], sent.body))
+        assert receipt.outcome == ("rejected" if outcome(case) == "dead-letter" else "accepted"), (sent.queue, receipt)
 
 
 def test_the_fixture_cases_get_their_outcome(store: storage.Store) -> None:

@@ -19,7 +19,6 @@ from simulator.erp import (
     MALFORMATIONS,
     SUBSCRIPTION_QUEUE,
     BrokerUnreachableError,
-    ErpCaseContext,
     ErpGenerator,
     ErpMessage,
     ErpPublisher,
@@ -27,6 +26,7 @@ from simulator.erp import (
     QueueMissingError,
     ScenarioOptions,
     UnroutableError,
+    case_messages,
     conforming_messages,
     duplicates,
     encode,
@@ -172,10 +172,11 @@ def test_every_malformation_has_a_check() -> None:
 
 @pytest.mark.parametrize("name", MALFORMATIONS.names())
 def test_malformation_is_really_broken_on_each_of_its_queues(name: str) -> None:
-    case = MALFORMATIONS[name]
-    for queue in case.build.queues:
-        body = case.build(ErpCaseContext(ErpGenerator(5), queue))
-        assert BROKEN[name](body), f"{name} on {queue} is not what it claims: {body[:200]!r}"
+    sent = case_messages(MALFORMATIONS[name], ErpGenerator(5))
+    assert sent
+    for published in sent:
+        body = published.body
+        assert BROKEN[name](body), f"{name} on {published.queue} is not what it claims: {body[:200]!r}"
 
 
 @pytest.mark.parametrize("name", MALFORMATIONS.names())
@@ -185,7 +186,7 @@ def test_malformation_fixture_matches_its_case(name: str) -> None:
     case = MALFORMATIONS[name]
     assert described["outcome"] == outcome(case)
     assert described["spec"] == case.expect.spec
-    assert described["queue"] in case.build.queues
+    assert described["queue"] in {published.queue for published in case_messages(case, ErpGenerator())}
     assert case.expect.statuses == ()  # AMQP has no status: the outcome is the expectation
 
 
@@ -277,7 +278,7 @@ def test_scenarios_keep_their_objects_apart() -> None:
     malformed = expected_state(malformed_messages())
     backlog = expected_state(scenario_messages("backlog", ScenarioOptions(messages=50)))
     assert len(conforming) == 12  # 2 document examples + 5 + 5, each updated once
-    assert len(malformed) == sum(len(c.build.queues) for c in MALFORMATIONS if outcome(c) == "stored")
+    assert len(malformed) == sum(len(case_messages(c, ErpGenerator())) for c in MALFORMATIONS if outcome(c) == "stored")
     assert not set(conforming) & set(malformed) and not set(conforming) & set(backlog)
     again = ScenarioOptions(seed=9)
     assert scenario_messages("all", again) == scenario_messages("all", again)
@@ -400,8 +401,8 @@ def test_scenario_puts_each_message_on_its_queue_byte_for_byte(rabbitmq_url: str
     sent = scenario_messages("all", options)
     with ErpPublisher(rabbitmq_url, customer_queue=customers, subscription_queue=subscriptions) as publisher:
         results = run_scenario(publisher, "all", options)
-    assert len(results) == len(sent) and all(r.confirmed for r in results)
-    assert [(r.name, r.expected) for r in results] == [(m.name, m.outcome) for m in sent]
+    assert len(results) == len(sent) and all(r.ok for r in results)
+    assert [(r.name, r.expected.outcome) for r in results] == [(m.name, m.outcome) for m in sent]
     for documented, actual in ((CUSTOMER_QUEUE, customers), (SUBSCRIPTION_QUEUE, subscriptions)):
         expected_bodies = [m.body for m in sent if m.queue == documented]
         received = [channel.basic_get(actual, auto_ack=True)[2] for _ in expected_bodies]
@@ -414,7 +415,7 @@ def test_backlog_scenario_is_one_bulk_result(rabbitmq_url: str, broker: Any) -> 
     customers = make_queue()
     with ErpPublisher(rabbitmq_url, customer_queue=customers) as publisher:
         results = run_scenario(publisher, "backlog", ScenarioOptions(messages=500))
-    assert [(r.name, r.items, r.queue, r.confirmed) for r in results] == [("backlog", 500, customers, True)]
+    assert [(r.name, r.items, r.label, r.ok) for r in results] == [("backlog", 500, customers, True)]
     assert _count(channel, customers) == 500
 
 

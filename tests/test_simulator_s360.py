@@ -313,8 +313,9 @@ def context(auth: Auth = NO_AUTH, **options: Any) -> S360CaseContext:
 
 def built(name: str, ctx: S360CaseContext | None = None) -> Any:
     registry = GOOD_CASES if name in GOOD_CASES.names() else MALFORMATIONS
-    request = registry[name].build(ctx or context())
-    assert request is not None
+    ctx = ctx or context()
+    assert registry[name].applies(ctx)
+    (request,) = registry[name].build(ctx)
     return request
 
 

@@ -105,7 +105,8 @@ def test_a_key_that_does_not_fit_the_algorithm_is_refused(ec_pem: str) -> None:
 # ---------------------------------------------------------------------------------------- token attacks
 
 def attack(name: str, ctx: sm.SMCaseContext) -> str | None:
-    return token_of(sm.MALFORMATIONS[name].build(ctx))
+    (request,) = sm.MALFORMATIONS[name].build(ctx)
+    return token_of(request)
 
 
 def test_alg_none_token_has_no_signature_and_is_refused_by_a_pinned_verifier() -> None:
@@ -341,7 +342,7 @@ def test_sibling_types_wrap_a_plausible_object_in_the_same_notification(event_ty
 
 def test_each_malformation_breaks_what_its_name_says() -> None:
     ctx = ctx_for(hs_signer())
-    bodies = {case.name: case.build(ctx) for case in sm.MALFORMATIONS if case.name != "not-json"
+    bodies = {case.name: case.build(ctx)[0] for case in sm.MALFORMATIONS if case.name != "not-json"
               and sm.applies(case.name, ctx, evaluates_tokens=True)}
     parsed = {name: json.loads(request.body) for name, request in bodies.items()}
     for field in ("id", "type", "specversion", "source", "time", "datacontenttype", "action", "data"):
@@ -355,7 +356,7 @@ def test_each_malformation_breaks_what_its_name_says() -> None:
     assert parsed["type-does-not-match-path"]["type"] == "Activity"
     assert bodies["type-does-not-match-path"].path == "InventoryUsage/"
     with pytest.raises(ValueError):
-        json.loads(sm.MALFORMATIONS["not-json"].build(ctx).body)
+        json.loads(sm.MALFORMATIONS["not-json"].build(ctx)[0].body)
     for name, request in bodies.items():
         if not name.startswith("jwt-"):  # the body is the only fault: the token is valid
             jwt.decode(token_of(request) or "", SECRET, algorithms=["HS256"], options={"verify_exp": False})
@@ -492,7 +493,8 @@ def test_cli_with_an_rsa_key_sends_the_key_confusion_attack(rsa_pem: str, tmp_pa
 def test_a_401_without_invalid_logon_in_json_is_reported() -> None:
     responses.add(responses.POST, re.compile(rf"{BASE}/.*"), status=401, body="nope")
     with sm.ServiceMobilityPlatform(BASE, signer=hs_signer()) as platform:
-        delivery = platform.send(sm.MALFORMATIONS["jwt-garbage"].build(ctx_for(hs_signer())))
+        (request,) = sm.MALFORMATIONS["jwt-garbage"].build(ctx_for(hs_signer()))
+        delivery = platform.send(request)
     assert sm.answer_problems(sm.INVALID_LOGON, delivery) == ["401 body is not JSON"]
 
 

@@ -4,6 +4,7 @@ break one thing, the verbatim document example, and the ``stock`` sub-command.""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import time
@@ -16,12 +17,13 @@ import pytest
 import responses
 
 import fixtures
-from simulator.core import Request
+from simulator.core import Case, Request
 from simulator.stock import (
     COLUMNS,
     DB_ACTIONS,
     GOOD_CASES,
     IATA_LOCATIONS,
+    LINE,
     MALFORMATIONS,
     NOT_IN_BODY,
     StockCaseContext,
@@ -31,7 +33,6 @@ from simulator.stock import (
     add_cli,
     example_request,
     fixture_files,
-    format_result,
     run_scenario,
 )
 
@@ -45,6 +46,12 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 def context(rows: int = 3, credentials: dict[str, str] | None = None, **kwargs: Any) -> StockCaseContext:
     push = StockGenerator(seed=7).sample_push(rows)
     return StockCaseContext(push, CREDENTIALS if credentials is None else credentials, **kwargs)
+
+
+def sent_by(case: Case[StockCaseContext, Request], ctx: StockCaseContext) -> Request:
+    """The one request a stock case sends."""
+    (request,) = case.build(ctx)
+    return request
 
 
 def columns_of(request: Request) -> dict[str, Any]:
@@ -304,14 +311,14 @@ def test_malformations_expect_the_agreed_statuses_and_cite_a_source() -> None:
 
 @pytest.mark.parametrize("name", sorted(set(MALFORMATIONS.names()) - NOT_IN_BODY))
 def test_body_breaks_keep_the_conforming_headers(name: str) -> None:
-    request = MALFORMATIONS[name].build(context())
+    request = sent_by(MALFORMATIONS[name], context())
     assert request.headers == {"Content-Type": "application/json", **CREDENTIALS}
     assert request.body != context().push.to_bytes()
 
 
 def only_difference(ctx: StockCaseContext, name: str) -> tuple[str, Any, Any]:
     """The single cell that a one-cell malformation changed: (column, conforming value, sent value)."""
-    sent = columns_of(MALFORMATIONS[name].build(ctx))
+    sent = columns_of(sent_by(MALFORMATIONS[name], ctx))
     conforming = ctx.push.columns()
     assert list(sent) == list(conforming)
     diffs = [(column, i, conforming[column][i], sent[column][i])
@@ -351,7 +358,7 @@ def test_wrong_type_cases_mistype_one_cell_of_their_column(column: str, wrong: t
 
 def test_structural_breaks_break_the_structure() -> None:
     ctx = context()
-    build = {case.name: case.build for case in MALFORMATIONS}
+    build = {case.name: functools.partial(sent_by, case) for case in MALFORMATIONS}
     with pytest.raises(ValueError):
         json.loads(build["not-json"](ctx).body)
     assert build["not-json"](ctx).body == ctx.push.to_bytes()[:-1]
@@ -370,14 +377,14 @@ def test_structural_breaks_break_the_structure() -> None:
 
 def test_wrong_content_type_sends_a_conforming_body_as_text() -> None:
     ctx = context()
-    request = MALFORMATIONS["wrong-content-type"].build(ctx)
+    request = sent_by(MALFORMATIONS["wrong-content-type"], ctx)
     assert request.body == ctx.push.to_bytes()
     assert request.headers == {"Content-Type": "text/plain", **CREDENTIALS}
 
 
 def test_oversize_body_exceeds_the_limit_with_conforming_rows() -> None:
     ctx = context(max_body_bytes=50_000)
-    request = MALFORMATIONS["oversize-body"].build(ctx)
+    request = sent_by(MALFORMATIONS["oversize-body"], ctx)
     assert len(request.body) > 50_000
     assert len(request.body) < 50_000 + 2_000  # padded just past the limit, not far beyond it
     columns = columns_of(request)
@@ -390,24 +397,25 @@ def test_oversize_body_exceeds_the_limit_with_conforming_rows() -> None:
 def test_credential_cases_lack_or_alter_the_credential_headers() -> None:
     ctx = context()
     conforming = ctx.push.to_bytes()
-    missing = MALFORMATIONS["missing-credentials"].build(ctx)
+    missing = sent_by(MALFORMATIONS["missing-credentials"], ctx)
     assert missing.headers == {"Content-Type": "application/json"} and missing.body == conforming
-    wrong = MALFORMATIONS["wrong-credentials"].build(ctx)
+    wrong = sent_by(MALFORMATIONS["wrong-credentials"], ctx)
     assert wrong.body == conforming and set(wrong.headers) == {"Content-Type", *CREDENTIALS}
     for name, value in CREDENTIALS.items():
         assert wrong.headers[name] != value and len(wrong.headers[name]) == len(value)
         assert all(a != b for a, b in zip(wrong.headers[name], value, strict=True))
-    one = MALFORMATIONS["one-credential-missing"].build(ctx)
+    one = sent_by(MALFORMATIONS["one-credential-missing"], ctx)
     assert one.body == conforming
     assert len(set(CREDENTIALS) - set(one.headers)) == 1
     assert all(one.headers[name] == CREDENTIALS[name] for name in set(CREDENTIALS) & set(one.headers))
-    single = MALFORMATIONS["one-credential-missing"].build(context(credentials={"X-Api-Key": "k"}))
+    single = sent_by(MALFORMATIONS["one-credential-missing"], context(credentials={"X-Api-Key": "k"}))
     assert single.headers == {"Content-Type": "application/json"}
 
 
 def test_credential_cases_need_credentials() -> None:
+    assert not MALFORMATIONS["missing-credentials"].applies(context(credentials={}))
     with pytest.raises(ValueError, match="credential"):
-        MALFORMATIONS["missing-credentials"].build(context(credentials={}))
+        sent_by(MALFORMATIONS["missing-credentials"], context(credentials={}))
 
 
 # -- good cases ------------------------------------------------------------------------------------------
@@ -415,7 +423,7 @@ def test_credential_cases_need_credentials() -> None:
 
 @pytest.mark.parametrize("name", GOOD_CASES.names())
 def test_good_cases_are_well_formed_json_with_equal_columns(name: str) -> None:
-    request = GOOD_CASES[name].build(context())
+    request = sent_by(GOOD_CASES[name], context())
     assert request.headers == {"Content-Type": "application/json", **CREDENTIALS}
     columns = columns_of(request)
     assert len(columns) == 25
@@ -424,7 +432,7 @@ def test_good_cases_are_well_formed_json_with_equal_columns(name: str) -> None:
 
 def test_good_cases_vary_what_they_say() -> None:
     ctx = context()
-    build = {case.name: case.build for case in GOOD_CASES}
+    build = {case.name: functools.partial(sent_by, case) for case in GOOD_CASES}
     assert build["document-example"](ctx).body == fixtures.raw("stock", "document-example")
     sent = columns_of(build["add-then-update-same-push"](ctx))
     assert sent["connectorStockId"][-1] == sent["connectorStockId"][0]
@@ -531,4 +539,4 @@ def test_run_scenario_skips_credential_cases_without_credentials() -> None:
     assert "missing-credentials" not in names and "bad-uuid" in names
     assert next(r for r in results if r.name == "bad-uuid").ok
     assert not next(r for r in results if r.name == "not-json").ok
-    assert "UNEXPECTED" in format_result(next(r for r in results if r.name == "not-json"))
+    assert "UNEXPECTED" in LINE(next(r for r in results if r.name == "not-json"))

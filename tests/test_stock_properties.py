@@ -71,7 +71,7 @@ def test_every_malformation_is_refused_and_changes_nothing(make_client: Any, cas
     client.post("/stock-push", data=generator.first_push(20).to_bytes(),
                 headers={**STOCK_HEADERS, "Content-Type": "application/json"})
     before = snapshot(client)
-    request = case.build(StockCaseContext(push=generator.delta(5), credentials=STOCK_HEADERS,
+    (request,) = case.build(StockCaseContext(push=generator.delta(5), credentials=STOCK_HEADERS,
                                           max_body_bytes=64 * 1024))
     answer = client.post("/stock-push", data=request.body, headers=dict(request.headers))
     assert case.expect.accepts(answer.status_code), (case.name, answer.status_code, answer.get_json())

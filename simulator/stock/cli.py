@@ -1,0 +1,50 @@
+"""``inventory-simulator stock``: send the stock push scenarios to a receiver and print each answer."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import requests
+
+from .. import options
+from ..http import parse_header_lines
+from ..runner import Console
+from .payload import CHANNEL, DEFAULT_MAX_BODY_BYTES
+from .platform import StockPlatform
+from .scenarios import LINE, SCENARIOS, run_scenario
+
+
+def add_cli(subparsers: Any) -> None:
+    """``inventory-simulator stock``: send the stock push scenarios to a receiver."""
+    parser = options.channel_parser(
+        subparsers, CHANNEL, help="the aviation marketplace's stock push (stock-push.rst)",
+        description="Push columnar stock changes to a receiver, conforming and broken; check each answer.",
+    )
+    parser.add_argument("--url", required=True, help="the receiver's stock push endpoint")
+    parser.add_argument("--header", action="append", default=[], metavar="'Name: value'",
+                        help="a credential header the endpoint requires (repeatable)")
+    options.add_tls_options(parser)
+    parser.add_argument("--scenario", choices=SCENARIOS, default="all")
+    parser.add_argument("--rows", type=options.positive, default=1000, help="rows of the first push")
+    parser.add_argument("--deltas", type=options.not_negative, default=3, help="delta pushes after the first one")
+    parser.add_argument("--delta-rows", type=options.positive, help="rows per delta (default: rows / 10)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-body-bytes", type=options.positive, default=DEFAULT_MAX_BODY_BYTES,
+                        help="the receiver's body limit; the oversize case exceeds it")
+    parser.set_defaults(run=run_cli)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run the chosen scenario; exit 1 when any answer differs from what a correct receiver gives."""
+    platform = StockPlatform(args.url, credentials=parse_header_lines(args.header),
+                             ca_bundle=options.ca_bundle(args))
+    try:
+        results = run_scenario(platform, args.scenario, rows=args.rows, deltas=args.deltas,
+                               delta_rows=args.delta_rows, seed=args.seed, max_body_bytes=args.max_body_bytes,
+                               on_result=Console(LINE).show)
+    except requests.RequestException as exc:
+        return options.cannot_reach(CHANNEL, args.url, exc)
+    finally:
+        platform.close()
+    return Console.summary(results, "pushes")
