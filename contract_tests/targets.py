@@ -18,7 +18,7 @@ from simulator.s360 import Auth, S360Platform
 from simulator.servicemobility import ServiceMobilityPlatform, SMCaseContext, TokenSigner
 from simulator.stock import StockPlatform
 
-DRAIN_SECONDS = 60.0
+from .report import check
 
 
 @dataclass(frozen=True)
@@ -83,28 +83,33 @@ class SMTarget:
 
 @dataclass
 class ErpTarget:
-    """The ERP's publisher on the receiver's broker, and a look into its queues."""
+    """The ERP's publisher on the receiver's broker, and a look into its queues. ``wait`` bounds every
+    wait for the consumer (``--erp-wait``); a check that has clearly failed stops waiting at once."""
 
     publisher: ErpPublisher
     broker: BrokerInspector
     queues: dict[str, str]  # documented name → the receiver's queue
     dead_letter_suffix: str
+    wait: float = 20.0
+    dead_letter_may_skip: bool = False  # --allow-skip dead-letter
 
     def publish(self, messages: list[ErpMessage]) -> None:
         for msg in messages:
             self.publisher.publish(self.publisher.queue_for(msg.queue), msg.body)
 
-    def wait_drained(self, requirement: str) -> None:
+    def wait_drained(self, what: str) -> None:
         """Both queues back to no ready message: the consumer took and acknowledged what was sent."""
-        deadline = time.monotonic() + DRAIN_SECONDS
+        deadline = time.monotonic() + self.wait
         counts = self.publisher.declare_passive()
         while any(counts.values()) and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.1)
             counts = self.publisher.declare_passive()
-        assert not any(counts.values()), (
-            f"messages still waiting after {DRAIN_SECONDS:.0f} s: {counts} — is the consumer running and "
-            f"acknowledging?\n  requirement: {requirement}")
+        check(not any(counts.values()), what, expected=f"the queues drained within {self.wait:g} s (--erp-wait)",
+              found=f"messages still waiting: {counts} — is the consumer running and acknowledging?")
 
-    def dead_lettered(self, queue: str, body: bytes, timeout: float = 20.0) -> bool | None:
-        """Whether ``body`` reached the queue's dead-letter queue (None: the receiver has none)."""
-        return self.broker.take(self.queues[queue] + self.dead_letter_suffix, body, timeout)
+    def dead_letter_queue(self, queue: str) -> str:
+        return self.queues[queue] + self.dead_letter_suffix
+
+    def dead_lettered(self, queue: str, body: bytes) -> bool | None:
+        """Whether ``body`` reached the queue's dead-letter queue within the wait (None: there is none)."""
+        return self.broker.take(self.dead_letter_queue(queue), body, self.wait)

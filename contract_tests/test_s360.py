@@ -1,4 +1,5 @@
-"""Contract of the S-360 inventory webhook (s360-inventory-webhook.txt, NOTES.md §2), from the outside."""
+"""Contract of the S-360 inventory webhook (s360-inventory-webhook.txt; decisions s360-1 … s360-6), from the
+outside."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
+from contract_tests.report import check, check_accepted, check_refused, check_status
+from contract_tests.rules import rule
 from contract_tests.targets import Probe, S360Target
 from simulator.core import Request
 from simulator.s360 import (
@@ -18,14 +20,6 @@ from simulator.s360 import (
     encode_json,
     webhook_headers,
 )
-
-ONLY_200 = ('s360-inventory-webhook.txt: "If the remove system answers a value different than 200, the data will '
-            'be reposted N times (By default, N=12) before giving up."')
-AUTH = 's360-inventory-webhook.txt: "Choose the authentication mode : NONE, BASIC_AUTH, API_KEY"'
-WHOLE = ('s360-inventory-webhook.txt: "This webhook publishes the whole inventory, whatever the state of the '
-         'product." — NOTES.md §2: record whether this delivery changed it (content hash)')
-STORE = "NOTES.md §2 Decision: Store each product by `id`, keep its full document."
-REJECT = "NOTES.md §2 Decision: only what identifies a product is required; a batch with invalid items applies nothing"
 
 
 def fresh_products(count: int = 4) -> list[dict[str, Any]]:
@@ -38,46 +32,45 @@ def context(s360: S360Target) -> S360CaseContext:
     return S360CaseContext(products=fresh_products(), auth=s360.auth, max_body_bytes=s360.max_body_bytes)
 
 
-@must
-@spec(ONLY_200)
+@rule("s360.exactly-200")
 def test_the_documents_example_is_accepted_with_exactly_200(s360: S360Target) -> None:
     (request,) = GOOD_CASES["document-example"].build(context(s360))
     delivery = s360.send(request)
-    assert delivery.status == 200, explain("the document's example, verbatim", delivery, "exactly 200", ONLY_200)
+    check_accepted("the document's example, verbatim", delivery, case="document-example")
 
 
-@must
-@spec(ONLY_200)
+@rule("s360.exactly-200")
 def test_a_whole_inventory_in_batches_is_accepted_at_the_first_attempt(s360: S360Target) -> None:
     report = s360.platform.run(fresh_products(25))
-    assert len(report.batches) == 3
     failed = [b.attempts[-1].describe() for b in report.batches if not b.delivered]
-    assert not failed, f"batches not answered exactly 200: {failed}\n  requirement: {ONLY_200}"
+    check(len(report.batches) == 3 and not failed, "a whole inventory of 25 products in batches of 10",
+          expected="each of the 3 batches answered exactly 200 at its first attempt", found=f"not delivered: {failed}")
 
 
-@must
-@spec(ONLY_200)
+@rule("s360.exactly-200")
 def test_a_reposted_batch_is_accepted_with_200(s360: S360Target) -> None:
     request = Request(encode_json(fresh_products(3)), webhook_headers(s360.auth))
     for attempt in ("first post", "re-post of the same bytes"):
         delivery = s360.send(request)
-        assert delivery.status == 200, explain(attempt, delivery, "exactly 200", ONLY_200)
+        check_accepted(attempt, delivery)
 
 
-@should
-@spec(WHOLE)
-@probe_mark
+@rule("s360.repost-changes-nothing")
+@pytest.mark.probe
 def test_a_reposted_batch_changes_nothing(s360: S360Target, probe: Probe) -> None:
     products = fresh_products(3)
     request = Request(encode_json(products), webhook_headers(s360.auth))
-    assert s360.send(request).status == 200
+    check_accepted("the first post", s360.send(request))
     before = {p["id"]: stored(probe, p["id"]) for p in products}
-    assert s360.send(request).status == 200  # the platform re-posts the same bytes
+    check_accepted("the re-post of the same bytes", s360.send(request))
     for product in products:
         after, first = stored(probe, product["id"]), before[product["id"]]
-        assert first is not None and after is not None, f"product {product['id']} not stored"
-        assert (after["document"], after["lastChangedDelivery"]) == (first["document"], first["lastChangedDelivery"]), (
-            f"product {product['id']} changed on a re-post of the same batch\n  requirement: {WHOLE}")
+        check(first is not None and after is not None, "a posted batch", expected=f"product {product['id']} stored",
+              found="the probe does not have it")
+        assert first is not None and after is not None
+        check((after["document"], after["lastChangedDelivery"]) == (first["document"], first["lastChangedDelivery"]),
+              "the same batch re-posted", expected=f"product {product['id']} unchanged",
+              found=f"lastChangedDelivery {first['lastChangedDelivery']} → {after['lastChangedDelivery']}")
 
 
 AUTH_CASES = [c.name for c in MALFORMATIONS if c.name.startswith(("basic-", "api-key-"))]
@@ -93,47 +86,42 @@ def _applicable(s360: S360Target, name: str) -> tuple[Any, Request, S360CaseCont
     return case, request, ctx
 
 
-@must
-@spec(AUTH)
+@rule("s360.auth")
 @pytest.mark.parametrize("name", AUTH_CASES)
 def test_wrong_credentials_are_refused(s360: S360Target, name: str) -> None:
     case, request, _ = _applicable(s360, name)
-    check_refused(f"{name}: {case.description}", s360.send(request), AUTH)
+    check_refused(f"{name}: {case.description}", s360.send(request), case=name)
 
 
-@should
-@spec(AUTH + " — refused as 401 Unauthorized")
+@rule("s360.auth-401")
 @pytest.mark.parametrize("name", AUTH_CASES)
 def test_wrong_credentials_are_401(s360: S360Target, name: str) -> None:
     case, request, _ = _applicable(s360, name)
-    check_status(f"{name}: {case.description}", s360.send(request), case.expect)
+    check_status(f"{name}: {case.description}", s360.send(request), case.expect, case=name)
 
 
-@should
-@spec(REJECT)
+@rule("s360.invalid-batch")
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_batch_is_refused(s360: S360Target, name: str) -> None:
     case, request, _ = _applicable(s360, name)
-    check_refused(f"{name}: {case.description}", s360.send(request), case.expect.spec)
+    check_refused(f"{name}: {case.description}", s360.send(request), case=name)
 
 
-@should
-@spec("our decisions: 400 not JSON, 415 not a JSON media type, 413 over the body limit, 422 invalid items")
+@rule("s360.status-codes")
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_batch_gets_its_status(s360: S360Target, name: str) -> None:
     case, request, _ = _applicable(s360, name)
-    check_status(f"{name}: {case.description}", s360.send(request), case.expect)
+    check_status(f"{name}: {case.description}", s360.send(request), case.expect, case=name)
 
 
-@should
-@spec("NOTES.md §2 decisions (unknown fields kept, empty and full batches)")
+@rule("s360.batches-accepted")
 @pytest.mark.parametrize("name", GOOD_CASES.names())
 def test_a_batch_the_platform_may_send_is_accepted(s360: S360Target, name: str) -> None:
     case, ctx = GOOD_CASES[name], context(s360)
     if not case.applies(ctx):
         pytest.skip(f"{name} does not apply here")
     (request,) = case.build(ctx)
-    check_status(f"{name}: {case.description}", s360.send(request), case.expect)
+    check_status(f"{name}: {case.description}", s360.send(request), case.expect, case=name)
 
 
 # --- what was stored (state probe) --------------------------------------------------------------------
@@ -144,32 +132,33 @@ def stored(probe: Probe, product_id: int) -> dict[str, Any] | None:
     return body if status == 200 else None
 
 
-@should
-@spec(REJECT)
-@probe_mark
+@rule("s360.invalid-batch")
+@pytest.mark.probe
 @pytest.mark.parametrize("name", AUTH_CASES + BODY_CASES)
 def test_nothing_of_a_rejected_batch_is_applied(s360: S360Target, probe: Probe, name: str) -> None:
     case, request, ctx = _applicable(s360, name)
-    check_refused(name, s360.send(request), REJECT)
+    check_refused(name, s360.send(request), case=name)
     held = [p["id"] for p in ctx.products if stored(probe, p["id"]) is not None]
-    assert not held, f"{name}: products of a refused batch were stored: {held}\n  requirement: {REJECT}"
+    check(not held, f"{name}: a refused batch", expected="none of its products stored", found=f"stored: {held}",
+          case=name)
 
 
-@should
-@spec(STORE)
-@probe_mark
+@rule("s360.stored-by-id")
+@pytest.mark.probe
 def test_each_product_is_stored_by_id_with_its_full_document(s360: S360Target, probe: Probe) -> None:
     products = fresh_products(12)
-    assert not s360.platform.run(products).abandoned
+    check(not s360.platform.run(products).abandoned, "12 products in batches", expected="every batch accepted")
     for product in products:
         held = stored(probe, product["id"])
-        assert held is not None, f"product {product['id']} not stored\n  requirement: {STORE}"
-        assert held["document"] == product, f"product {product['id']} stored differently\n  requirement: {STORE}"
+        check(held is not None, "a delivered product", expected=f"product {product['id']} stored",
+              found="the probe does not have it")
+        assert held is not None
+        check(held["document"] == product, "a delivered product", expected=f"product {product['id']}'s document "
+              "as sent", found=f"stored: {str(held['document'])[:300]}")
 
 
-@should
-@spec(WHOLE)
-@probe_mark
+@rule("s360.stored-by-id")
+@pytest.mark.probe
 def test_unchanged_products_are_reported_unchanged(s360: S360Target, probe: Probe) -> None:
     seed = random.SystemRandom().randrange(2**32)
     generator = ProductGenerator(seed=seed, size=15, first_id=10**14 + seed * 1000)
@@ -180,10 +169,11 @@ def test_unchanged_products_are_reported_unchanged(s360: S360Target, probe: Prob
     assert not s360.platform.run(generator.inventory()).abandoned
     for product_id, before in first.items():
         after = stored(probe, product_id)
+        check(before is not None and after is not None, "three runs of an inventory",
+              expected=f"product {product_id} stored", found="the probe does not have it")
         assert before is not None and after is not None
         moved = after["lastChangedDelivery"] != before["lastChangedDelivery"]
-        assert moved == (product_id in changed), (
-            f"product {product_id}: {'changed' if product_id in changed else 'unchanged'} between runs, but "
-            f"lastChangedDelivery went {before['lastChangedDelivery']} → {after['lastChangedDelivery']}\n"
-            f"  requirement: {WHOLE}")
+        check(moved == (product_id in changed), "three runs of an inventory, 30% of it changed before the third",
+              expected=f"product {product_id} {'changed' if product_id in changed else 'unchanged'}",
+              found=f"lastChangedDelivery went {before['lastChangedDelivery']} → {after['lastChangedDelivery']}")
 

@@ -1,4 +1,4 @@
-"""Contract of the ServiceMobility webhooks (servicemobility-inventory-usage.txt, NOTES.md §3)."""
+"""Contract of the ServiceMobility webhooks (servicemobility-inventory-usage.txt; decisions sm-1 … sm-6)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from contract_tests.report import check_refused, check_status, explain, must, probe_mark, should, spec
+from contract_tests.report import check, check_accepted, check_refused, check_status
+from contract_tests.rules import rule
 from contract_tests.targets import Probe, SMTarget
 from simulator.core import Request
 from simulator.servicemobility import (
@@ -21,30 +22,20 @@ from simulator.servicemobility import (
     event_request,
 )
 
-SUCCESS = 'servicemobility-inventory-usage.txt: "On success, an HTTP response code of 200 must be returned."'
-DUPLICATE = ('servicemobility-inventory-usage.txt: "Subsequent requests with duplicate IDs should be disregarded." '
-             '— NOTES.md §3: duplicate key (source, id), answered 200, changes nothing')
-LOGON = ('servicemobility-inventory-usage.txt: "401 Invalid Logon." / "Implementations of this interface may '
-         'evaluate the JWT supplied" — NOTES.md §3: algorithms pinned, exp required')
-MALFORMED = ("NOTES.md §3 Decision: Malformed bodies get a 4xx with a JSON description of every problem "
-             "(the document lists only 200/401/500).")
 
-
-@must
-@spec(SUCCESS)
+@rule("servicemobility.success")
 @pytest.mark.parametrize("name", GOOD_CASES.names())
 def test_a_conforming_event_is_answered_200(sm: SMTarget, name: str) -> None:
     case = GOOD_CASES[name]
     for number, request in enumerate(case.build(sm.context()), start=1):
-        check_status(f"{name} (request {number}): {case.description}", sm.send(request), case.expect)
+        check_status(f"{name} (request {number}): {case.description}", sm.send(request), case.expect, case=name)
 
 
 TOKEN_ATTACKS = [name for name in MALFORMATIONS.names() if name in TOKEN_CASES]
 BODY_CASES = [name for name in MALFORMATIONS.names() if name not in TOKEN_CASES]
 
 
-@must
-@spec(LOGON)
+@rule("servicemobility.invalid-logon")
 @pytest.mark.parametrize("name", TOKEN_ATTACKS)
 def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
     ctx = sm.context()
@@ -55,29 +46,28 @@ def test_a_bad_token_is_an_invalid_logon(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
     (request,) = case.build(ctx)
     delivery = sm.send(request)
-    check_status(f"{name}: {case.description}", delivery, case.expect)
-    assert "Invalid Logon" in delivery.body.decode("utf-8", "replace"), explain(
-        name, delivery, 'a body saying "Invalid Logon"', LOGON)
+    check_status(f"{name}: {case.description}", delivery, case.expect, case=name)
+    check("Invalid Logon" in delivery.body.decode("utf-8", "replace"), f"{name}: {case.description}",
+          expected='a body saying "Invalid Logon"', delivery=delivery, case=name)
 
 
-@should
-@spec(MALFORMED)
+@rule("servicemobility.malformed")
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_event_is_refused(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
     (request,) = case.build(sm.context())
     delivery = sm.send(request)
-    check_refused(f"{name}: {case.description}", delivery, MALFORMED)
-    assert delivery.json() is not None, explain(name, delivery, "a JSON description of the problems", MALFORMED)
+    check_refused(f"{name}: {case.description}", delivery, case=name)
+    check(delivery.json() is not None, f"{name}: {case.description}", expected="a JSON description of the problems",
+          delivery=delivery, case=name)
 
 
-@should
-@spec(MALFORMED)
+@rule("servicemobility.malformed")
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_event_gets_its_status(sm: SMTarget, name: str) -> None:
     case = MALFORMATIONS[name]
     (request,) = case.build(sm.context())
-    check_status(f"{name}: {case.description}", sm.send(request), case.expect)
+    check_status(f"{name}: {case.description}", sm.send(request), case.expect, case=name)
 
 
 # --- what was stored (state probe) --------------------------------------------------------------------
@@ -88,22 +78,21 @@ def stored(probe: Probe, event: dict[str, Any]) -> dict[str, Any] | None:
     return body if status == 200 else None
 
 
-@must
-@spec(DUPLICATE)
-@probe_mark
+@rule("servicemobility.duplicate")
+@pytest.mark.probe
 def test_a_duplicate_is_disregarded(sm: SMTarget, probe: Probe) -> None:
     factory = EventFactory(random.SystemRandom().randrange(2**32))
     first = factory.inventory_usage(rows=2)
     again = copy.deepcopy(first)
     again["data"]["rows"][0]["InventoryUsage"]["RefObjID"] = "CHANGED-IN-THE-DUPLICATE"
     for what, event in (("the event", first), ("an event with the same source and id", again)):
-        delivery = sm.send(event_request(event, sm.signer.token()))
-        assert delivery.status == 200, explain(what, delivery, "200", DUPLICATE)
+        check_accepted(what, sm.send(event_request(event, sm.signer.token())))
     held = stored(probe, first)
-    assert held is not None, f"event {first['id']} not stored\n  requirement: {SUCCESS}"
-    assert held["data"] == first["data"], (
-        f"the duplicate replaced the first event's data\n  stored: {json.dumps(held['data'])[:300]}\n"
-        f"  requirement: {DUPLICATE}")
+    check(held is not None, "an event, then one with the same source and id", expected=f"event {first['id']} stored",
+          found="the probe does not have it")
+    assert held is not None
+    check(held["data"] == first["data"], "an event, then one with the same source and id and other data",
+          expected="the first event's data held", found=f"stored: {json.dumps(held['data'])[:300]}")
 
 
 def _identity(request: Request) -> dict[str, Any] | None:
@@ -117,21 +106,20 @@ def _identity(request: Request) -> dict[str, Any] | None:
     return None
 
 
-@should
-@spec(MALFORMED)
-@probe_mark
+@rule("servicemobility.malformed")
+@pytest.mark.probe
 @pytest.mark.parametrize("name", [n for n in BODY_CASES if n not in ("missing-id", "missing-source", "not-json")])
 def test_nothing_of_a_malformed_event_is_stored(sm: SMTarget, probe: Probe, name: str) -> None:
     (request,) = MALFORMATIONS[name].build(sm.context())
-    check_refused(name, sm.send(request), MALFORMED)
+    check_refused(name, sm.send(request), case=name)
     event = _identity(request)
     assert event is not None, f"{name}: the case carries no source and id to look up"
-    assert stored(probe, event) is None, f"{name}: a refused event was stored\n  requirement: {MALFORMED}"
+    check(stored(probe, event) is None, f"{name}: a refused event", expected="nothing stored",
+          found="the probe has the event", case=name)
 
 
-@must
-@spec(LOGON)
-@probe_mark
+@rule("servicemobility.invalid-logon")
+@pytest.mark.probe
 @pytest.mark.parametrize("name", TOKEN_ATTACKS)
 def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe, name: str) -> None:
     ctx = sm.context()
@@ -140,6 +128,6 @@ def test_nothing_is_stored_for_a_bad_token(sm: SMTarget, probe: Probe, name: str
     if not applies(name, ctx, evaluates_tokens=True):
         pytest.skip(f"{name} needs {TOKEN_CASES[name]} in the receiver's configuration")
     (request,) = MALFORMATIONS[name].build(ctx)
-    check_refused(name, sm.send(request), LOGON)
-    assert stored(probe, json.loads(request.body)) is None, (
-        f"{name}: stored despite a bad token\n  requirement: {LOGON}")
+    check_refused(name, sm.send(request), case=name)
+    check(stored(probe, json.loads(request.body)) is None, f"{name}: an event with a bad token",
+          expected="nothing stored", found="the probe has the event", case=name)

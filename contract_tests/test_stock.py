@@ -1,4 +1,4 @@
-"""Contract of the stock push (stock-push.rst, NOTES.md §1), checked from the outside."""
+"""Contract of the stock push (stock-push.rst; decisions stock-1 … stock-6), checked from the outside."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from contract_tests.report import check_refused, check_status, explain, must, should, spec
-from contract_tests.targets import Probe, StockTarget, Target
+from contract_tests.report import check, check_accepted, check_refused, check_status
+from contract_tests.rules import rule
+from contract_tests.targets import Probe, StockTarget
 from simulator.core import Case, Request
 from simulator.http import Delivery
 from simulator.stock import (
@@ -23,19 +24,6 @@ from simulator.stock import (
     StockPush,
     example_request,
 )
-
-SSL = 'stock-push.rst: "The connection should be SSL encrypted."'
-POST = 'stock-push.rst: "The endpoint should accept HTTP POST requests."'
-CREDENTIALS = ('stock-push.rst: "The endpoint should be secured with credentials. These credentials are '
-               'provided as header fields."')
-FORMAT = ('stock-push.rst: "The endpoint should accept data in format and scope as defined in the '
-          'following."')
-DB_ACTION = ('stock-push.rst: "The field dbAction contains the specification what has been changed": ADD added, '
-             'UPD updated, DEL removed')
-STRUCTURAL = ('NOTES.md §1: "A structural error (not an object, data missing, arrays of unequal length, a wrong '
-              'type, a missing key column, an unknown dbAction) rejects the whole push: nothing of it is applied."')
-OLDER = ('NOTES.md §1: "an older change (by timeStampEntry) never overwrites a newer one, so a replayed or late '
-         'push cannot roll stock back."')
 
 
 @pytest.fixture(scope="module")
@@ -58,55 +46,48 @@ def send_case(stock: StockTarget, case: Case[StockCaseContext, Request], ctx: St
 # --- what the document says ---------------------------------------------------------------------
 
 
-@must
-@spec(SSL)
-def test_the_connection_is_ssl_encrypted(target: Target, stock: StockTarget, generator: StockGenerator) -> None:
-    assert urlparse(target.receiver_url).scheme == "https", f"{target.receiver_url} is not an https:// URL ({SSL})"
+@rule("stock.ssl")
+def test_the_connection_is_ssl_encrypted(stock: StockTarget, generator: StockGenerator) -> None:
+    url = stock.platform.sender.base_url
+    check(urlparse(url).scheme == "https", f"{url} is not an https:// URL", expected="an HTTPS endpoint")
     delivery = stock.platform.push(generator.sample_push(1))  # the TLS handshake is verified by the sender
-    assert delivery.status == 200, explain("a conforming push over TLS", delivery, "200", SSL)
+    check_accepted("a conforming push over TLS", delivery)
 
 
-@must
-@spec(FORMAT)
+@rule("stock.format")
 def test_the_documents_own_example_is_accepted(stock: StockTarget) -> None:
     delivery = stock.platform.send(example_request(stock.credentials))
-    assert delivery.status == 200, explain("the document's example, verbatim (U+2011 hyphens included)",
-                                           delivery, "200", FORMAT)
+    check_accepted("the document's example, verbatim (U+2011 hyphens included)", delivery, case="document-example")
 
 
-@must
-@spec(POST)
+@rule("stock.post")
 def test_a_conforming_push_is_accepted_with_200(stock: StockTarget, generator: StockGenerator) -> None:
     push = generator.sample_push(50)
-    delivery = stock.platform.push(push)
-    assert delivery.status == 200, explain(f"a conforming push of {len(push)} rows", delivery, "200", POST)
+    check_accepted(f"a conforming push of {len(push)} rows", stock.platform.push(push))
 
 
-@must
-@spec(CREDENTIALS)
+@rule("stock.credentials")
 @pytest.mark.parametrize("name", sorted(NEEDS_CREDENTIALS))
 def test_missing_or_wrong_credentials_are_refused(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
     delivery = send_case(stock, case, context(stock, generator))
-    check_refused(f"{name}: {case.description}", delivery, CREDENTIALS)
+    check_refused(f"{name}: {case.description}", delivery, case=name)
 
 
-@should
-@spec(CREDENTIALS + " — refused as 401 Unauthorized")
+@rule("stock.credentials-401")
 @pytest.mark.parametrize("name", sorted(NEEDS_CREDENTIALS))
 def test_missing_or_wrong_credentials_are_401(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
     check_status(f"{name}: {case.description}", send_case(stock, case, context(stock, generator)),
-                 case.expect)
+                 case.expect, case=name)
 
 
-@must
-@spec(FORMAT)
+@rule("stock.format")
 def test_a_replayed_push_is_accepted_with_200(stock: StockTarget, generator: StockGenerator) -> None:
     request = generator.sample_push(5).to_request(stock.credentials)
     first, again = stock.platform.send(request), stock.platform.send(request)
-    assert first.status == 200, explain("a conforming push", first, "200", FORMAT)
-    assert again.status == 200, explain("the same push again", again, "200", FORMAT)
+    check_accepted("a conforming push", first)
+    check_accepted("the same push again", again)
 
 
 # --- malformed pushes ------------------------------------------------------------------------------
@@ -114,33 +95,29 @@ def test_a_replayed_push_is_accepted_with_200(stock: StockTarget, generator: Sto
 BODY_CASES = [case.name for case in MALFORMATIONS if case.name not in NEEDS_CREDENTIALS]
 
 
-@should
-@spec(STRUCTURAL)
+@rule("stock.structural")
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_push_is_refused(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
     delivery = send_case(stock, case, context(stock, generator))
-    check_refused(f"{name}: {case.description}", delivery, case.expect.spec)
+    check_refused(f"{name}: {case.description}", delivery, case=name)
 
 
-@should
-@spec("NOTES.md §1 and our decisions: 400 not JSON, 415 not a JSON media type, 413 over the body limit, "
-      "422 a schema error")
+@rule("stock.status-codes")
 @pytest.mark.parametrize("name", BODY_CASES)
 def test_a_malformed_push_gets_its_status(stock: StockTarget, generator: StockGenerator, name: str) -> None:
     case = MALFORMATIONS[name]
     check_status(f"{name}: {case.description}", send_case(stock, case, context(stock, generator)),
-                 case.expect)
+                 case.expect, case=name)
 
 
-@should
-@spec("NOTES.md §1 decisions (alias, unknown codes kept as warnings, U+2011 read as '-')")
+@rule("stock.codes-kept")
 @pytest.mark.parametrize("name", GOOD_CASES.names())
 def test_a_variant_the_platform_may_send_is_accepted(stock: StockTarget, generator: StockGenerator,
                                                      name: str) -> None:
     case = GOOD_CASES[name]
     check_status(f"{name}: {case.description}", send_case(stock, case, context(stock, generator)),
-                 case.expect)
+                 case.expect, case=name)
 
 
 # --- what was stored (state probe) --------------------------------------------------------------------
@@ -162,29 +139,27 @@ def same(sent: Any, stored: Any) -> bool:
     return _normal(sent) == _normal(stored)
 
 
-def assert_held(probe: Probe, row: dict[str, Any], requirement: str) -> None:
+def assert_held(probe: Probe, row: dict[str, Any], what: str) -> None:
     status, stored = probe.get(f"stock/{row['connectorStockId']}")
-    assert status == 200, f"stock entry {row['connectorStockId']} should be held, the probe answered {status}: " \
-                          f"{stored!r}\n  requirement: {requirement}"
+    check(status == 200, what, expected=f"stock entry {row['connectorStockId']} held",
+          found=f"the probe answered {status}: {stored!r}"[:300])
     wrong = {name: (row[name], stored.get(name)) for name in COLUMNS
              if name != "dbAction" and not same(row[name], stored.get(name))}
-    assert not wrong, f"stock entry {row['connectorStockId']} differs (column: (sent, stored)): {wrong}\n" \
-                      f"  requirement: {requirement}"
+    check(not wrong, what, expected=f"stock entry {row['connectorStockId']} as last sent",
+          found=f"it differs (column: (sent, stored)): {wrong}"[:600])
 
 
-def assert_absent(probe: Probe, stock_id: str, requirement: str) -> None:
+def assert_absent(probe: Probe, stock_id: str, what: str) -> None:
     status, stored = probe.get(f"stock/{stock_id}")
-    assert status == 404, f"stock entry {stock_id} should not be held, the probe answered {status}: " \
-                          f"{stored!r}\n  requirement: {requirement}"
+    check(status == 404, what, expected=f"stock entry {stock_id} not held",
+          found=f"the probe answered {status}: {stored!r}"[:300])
 
 
 def push_ok(stock: StockTarget, push: StockPush, what: str) -> None:
-    delivery = stock.platform.push(push)
-    assert delivery.status == 200, explain(what, delivery, "200", FORMAT)
+    check_accepted(what, stock.platform.push(push))
 
 
-@must
-@spec(DB_ACTION)
+@rule("stock.db-action")
 @pytest.mark.probe
 def test_stock_follows_add_update_delete(stock: StockTarget, probe: Probe) -> None:
     generator = StockGenerator(seed=random.SystemRandom().randrange(2**32))
@@ -197,26 +172,24 @@ def test_stock_follows_add_update_delete(stock: StockTarget, probe: Probe) -> No
         sent |= set(delta.ids())
     state = generator.state()
     for row in state.values():
-        assert_held(probe, row, DB_ACTION)
+        assert_held(probe, row, "after a first push and three deltas, every entry as last sent")
     for stock_id in sent - set(state):
-        assert_absent(probe, stock_id, DB_ACTION + " (DEL)")
+        assert_absent(probe, stock_id, "an entry deleted by a DEL")
 
 
-@should
-@spec(STRUCTURAL)
+@rule("stock.structural")
 @pytest.mark.probe
 @pytest.mark.parametrize("name", ["length-mismatch", "bad-date", "unknown-dbAction", "wrong-type-leadTime"])
 def test_nothing_of_a_rejected_push_is_applied(stock: StockTarget, probe: Probe, generator: StockGenerator,
                                               name: str) -> None:
     ctx = context(stock, generator)
     delivery = send_case(stock, MALFORMATIONS[name], ctx)
-    check_refused(name, delivery, STRUCTURAL)
+    check_refused(name, delivery, case=name)
     for stock_id in ctx.push.ids():  # the rows of the push that were fine are not applied either
-        assert_absent(probe, stock_id, STRUCTURAL)
+        assert_absent(probe, stock_id, f"{name}: a row of the refused push")
 
 
-@should
-@spec(OLDER)
+@rule("stock.replay-changes-nothing")
 @pytest.mark.probe
 def test_a_replayed_push_changes_nothing(stock: StockTarget, probe: Probe) -> None:
     generator = StockGenerator(seed=random.SystemRandom().randrange(2**32))
@@ -225,13 +198,12 @@ def test_a_replayed_push_changes_nothing(stock: StockTarget, probe: Probe) -> No
     push_ok(stock, generator.delta(10, updates=0.8, deletes=0.2), "a delta updating and deleting")
     push_ok(stock, first, "the first push again (replayed)")
     for row in generator.state().values():
-        assert_held(probe, row, OLDER)
+        assert_held(probe, row, "after the first push came again, every entry as the delta left it")
     for stock_id in set(first.ids()) - set(generator.state()):
-        assert_absent(probe, stock_id, OLDER)
+        assert_absent(probe, stock_id, "an entry the delta deleted, after the first push came again")
 
 
-@should
-@spec(OLDER)
+@rule("stock.older-never-wins")
 @pytest.mark.probe
 def test_a_late_older_change_does_not_win(stock: StockTarget, probe: Probe) -> None:
     generator = StockGenerator(seed=random.SystemRandom().randrange(2**32))
@@ -240,7 +212,7 @@ def test_a_late_older_change_does_not_win(stock: StockTarget, probe: Probe) -> N
     push_ok(stock, delta, "a delta")
     push_ok(stock, generator.stale_copy(delta), "the same ids with older timeStampEntry and other values")
     for row in generator.state().values():
-        assert_held(probe, row, OLDER)
+        assert_held(probe, row, "after older changes of the same entries came late")
     for stock_id in set(delta.ids()) - set(generator.state()):
-        assert_absent(probe, stock_id, OLDER + " (a deleted entry stays deleted)")
+        assert_absent(probe, stock_id, "a deleted entry, after an older ADD/UPD of it came late")
 

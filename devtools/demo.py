@@ -138,7 +138,7 @@ def contract_args(receiver: RunningReceiver, with_erp: bool) -> list[str]:
             "--servicemobility-base", SM_BASE, "--servicemobility-secret", SM_SECRET,
             "--servicemobility-evaluates-jwt"]
     for name, value in STOCK_CREDENTIALS.items():
-        args += ["--stock-headers", f"{name}: {value}"]
+        args += ["--stock-header", f"{name}: {value}"]
     if with_erp:
         args += ["--amqp-url", AMQP_URL, "--erp-customer-queue", ERP_QUEUES["customer_queue"],
                  "--erp-subscription-queue", ERP_QUEUES["subscription_queue"]]

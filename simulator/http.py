@@ -27,6 +27,8 @@ class Delivery:
     headers: Mapping[str, str]
     body: bytes
     url: str
+    request: Request | None = None  # what was sent, for a person reading a failure
+    method: str = "POST"
 
     def json(self) -> Any:
         """The answer parsed as JSON, or None when it is not JSON."""
@@ -86,7 +88,7 @@ class Sender:
             allow_redirects=False,  # a platform does not follow a redirect with its POST: 3xx is not 200
         )
         elapsed = time.perf_counter() - started
-        return Delivery(response.status_code, elapsed, dict(response.headers), response.content, url)
+        return Delivery(response.status_code, elapsed, dict(response.headers), response.content, url, request, method)
 
     def attempt(self, request: Request) -> Delivery | NoAnswer:
         """:meth:`send`, with no answer as an outcome (what a platform records) instead of an exception."""

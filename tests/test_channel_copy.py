@@ -57,7 +57,7 @@ raise SystemExit(amqp.consume(erp.Config(enabled=True, **{settings!r}), store))
 
 HTTP_CHANNELS = {
     "stock": ({"credential_headers": {"X-Stock-Key": "copied-channel-key"}},
-              ["--stock-headers", "X-Stock-Key: copied-channel-key"]),
+              ["--stock-header", "X-Stock-Key: copied-channel-key"]),
     "s360": ({"auth": "BASIC_AUTH", "login": "s360", "password": "copied-channel-password"},
              ["--s360-path", "/s360/inventory", "--s360-auth", "basic:s360:copied-channel-password"]),
     "servicemobility": ({"jwt": "hs256", "secret": "c" * 32},

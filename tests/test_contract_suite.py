@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import random
 import subprocess
+import xml.etree.ElementTree as ET
 import sys
 import textwrap
 import threading
@@ -85,7 +86,7 @@ def run_suite(tmp_path: Path, *args: str) -> tuple[int, str, Path | None]:
 def stock_args(url: str, ca: Path) -> list[str]:
     args = ["--receiver-url", url, "--ca-bundle", str(ca), "--stock-max-body-bytes", str(LIMIT)]
     for line in CREDENTIALS:
-        args += ["--stock-headers", line]
+        args += ["--stock-header", line]
     return args
 
 
@@ -123,14 +124,24 @@ def test_our_receiver_passes_the_whole_contract(tmp_path: Path, receiver: Runnin
     assert "stock-push.rst" in junit.read_text(encoding="utf-8")  # … and the sentence it checks
 
 
-def test_without_a_probe_the_probe_tests_skip_with_a_reason(tmp_path: Path, receiver: RunningReceiver) -> None:
+PROBE_CHECKS = ("test_stock_follows", "test_nothing_of", "test_a_replayed_push_changes", "test_a_late")
+
+
+def test_without_a_probe_the_probe_checks_fail_saying_what_to_give(tmp_path: Path, receiver: RunningReceiver) -> None:
     code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()))
+    assert code == 1, output[-3000:]
+    assert junit is not None
+    failed = [name for name, state in results(junit).items() if state == "failed"]
+    assert failed and all(name.startswith(PROBE_CHECKS) for name in failed)
+    assert "give --state-probe URL" in output and "--allow-skip probe" in output
+
+
+def test_a_probe_check_skips_only_when_allowed(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()), "--allow-skip", "probe")
     assert code == 0, output[-3000:]
     assert junit is not None
     skipped = [name for name, state in results(junit).items() if state == "skipped"]
-    assert skipped and all(name.startswith(("test_stock_follows", "test_nothing_of", "test_a_replayed_push_changes",
-                                            "test_a_late")) for name in skipped)
-    assert "no state probe given" in output
+    assert skipped and all(name.startswith(PROBE_CHECKS) for name in skipped)
 
 
 def test_a_receiver_that_accepts_everything_fails_the_contract(tmp_path: Path, tls: TLSFiles) -> None:
@@ -164,9 +175,33 @@ def test_no_target_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 4 and "--receiver-url" in output
 
 
-def test_an_unreachable_receiver_stops_the_run_with_one_message(tmp_path: Path, tls: TLSFiles) -> None:
-    code, output, _ = run_suite(tmp_path, *stock_args(f"https://127.0.0.1:{free_port()}", tls.ca))
-    assert code == 3 and "cannot reach the receiver" in output
+def one_line_failure(junit: Path, module: str) -> str:
+    """The channel's first check failed (with one line), every other one skipped; that line."""
+    found = [r for r in outcomes(junit) if r.module.split(".")[-1] == module]
+    failed = [r for r in found if r.outcome == "failed"]
+    assert len(failed) == 1 and {r.outcome for r in found} == {"failed", "skipped"}, found
+    messages = [case.find("error") if case.find("error") is not None else case.find("failure")
+                for case in ET.parse(junit).getroot().iter("testcase")]
+    [text] = [m.get("message", "") for m in messages if m is not None]
+    return text
+
+
+def test_an_unreachable_receiver_fails_its_channel_with_one_line(tmp_path: Path, tls: TLSFiles) -> None:
+    code, output, junit = run_suite(tmp_path, *stock_args(f"https://127.0.0.1:{free_port()}", tls.ca))
+    assert code == 1 and junit is not None
+    line = one_line_failure(junit, "test_stock")
+    assert "stock: cannot reach the receiver" in line and "--receiver-url" in line and "\n" not in line
+    assert "Traceback" not in output and output.count("cannot reach the receiver") < 5
+
+
+def test_an_untrusted_certificate_is_one_line_saying_which_option_fixes_it(
+        tmp_path: Path, receiver: RunningReceiver) -> None:
+    other = make_tls(tmp_path / "another-ca")  # a CA that did not sign the receiver's certificate
+    code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, other.ca))
+    assert code == 1 and junit is not None
+    line = one_line_failure(junit, "test_stock")
+    assert "not trusted" in line and "--ca-bundle" in line
+    assert output.count("CERTIFICATE_VERIFY_FAILED") == 0 and "Traceback" not in output
 
 
 def test_a_customers_own_test_module_uses_the_plugins_fixtures(tmp_path: Path, receiver: RunningReceiver) -> None:

@@ -19,15 +19,30 @@ class BrokerInspector:
         self.amqp_url = amqp_url
         self.parameters = pika.URLParameters(amqp_url)
 
+    def queue_state(self, queue: str) -> tuple[int, int] | None:
+        """(messages ready, consumers attached) of ``queue``, or None when there is no such queue."""
+        connection = self._connect()
+        try:
+            try:
+                method = connection.channel().queue_declare(queue, passive=True).method
+            except pika.exceptions.ChannelClosedByBroker:
+                return None
+            return int(method.message_count), int(method.consumer_count)
+        finally:
+            connection.close()
+
+    def _connect(self) -> pika.BlockingConnection:
+        try:
+            return pika.BlockingConnection(self.parameters)
+        except pika.exceptions.AMQPConnectionError as exc:
+            raise BrokerUnreachableError(f"cannot connect to the AMQP broker at {safe_url(self.amqp_url)}: "
+                                         f"{exc!r}") from exc
+
     def take(self, queue: str, body: bytes, timeout: float = 20.0) -> bool | None:
         """Take the message ``body`` out of ``queue`` when it arrives within ``timeout`` seconds: True when
         taken, False when it did not come, None when there is no such queue. Only the matching message is
         acknowledged; the others go back (their channel closes without acknowledging them)."""
-        try:
-            connection = pika.BlockingConnection(self.parameters)
-        except pika.exceptions.AMQPConnectionError as exc:
-            raise BrokerUnreachableError(f"cannot connect to the AMQP broker at {safe_url(self.amqp_url)}: "
-                                         f"{exc!r}") from exc
+        connection = self._connect()
         try:
             channel = connection.channel()
             try:
