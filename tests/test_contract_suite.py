@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 import random
 import subprocess
-import xml.etree.ElementTree as ET
 import sys
 import textwrap
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
