@@ -124,6 +124,9 @@ _rule("servicemobility.invalid-logon", MUST, "a bad token is 401 Invalid Logon (
       document="401 Invalid Logon.", decision="sm-2")
 _rule("servicemobility.token-times", SHOULD, "a token issued or valid only in the future is refused",
       decision="sm-5")
+_rule("servicemobility.exp-required", SHOULD, "a token without exp is refused", decision="sm-2")
+_rule("servicemobility.optional-attributes", SHOULD, "an event without time, datacontenttype, action or subject is "
+      "accepted and stored", decision="sm-4")
 _rule("servicemobility.malformed", SHOULD, "a malformed event is refused with a JSON description, nothing stored",
       decision="sm-3")
 _rule("servicemobility.duplicate", MUST, "an event with a (source, id) already received is disregarded: 200, "

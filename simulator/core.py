@@ -24,7 +24,7 @@ class Expectation:
     so an ERP expectation names the ``outcome`` a correct consumer gives the message instead."""
 
     statuses: tuple[int, ...]
-    spec: str  # the sentence of the document, or the NOTES.md decision, that requires it
+    spec: str  # the sentence of the document, or the kit's decision (contract_tests/decisions.md), that requires it
     level: str = "MUST"  # MUST: the document's words; SHOULD: our decisions and best practice
     outcome: str | None = None  # AMQP: "stored" or "dead-letter"
 

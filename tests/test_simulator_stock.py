@@ -78,7 +78,7 @@ def test_case_entries_say_what_why_and_which_status() -> None:
     for name, entry in fixtures.cases("stock").items():
         assert set(entry) == {"description", "status", "spec"}, name
         assert entry["description"] and isinstance(entry["status"], int), name
-        assert entry["spec"].startswith(("stock-push.rst", "NOTES.md", "RFC")), name
+        assert entry["spec"].startswith(("stock-push.rst", "decision stock-", "the data definition", "RFC")), name
 
 
 def test_fixture_files_are_what_the_registered_cases_build() -> None:
@@ -305,7 +305,8 @@ def test_malformations_expect_the_agreed_statuses_and_cite_a_source() -> None:
         name: (status,) for name, status in EXPECTED_STATUSES.items()}
     for case in [*MALFORMATIONS, *GOOD_CASES]:
         assert case.expect.level == "SHOULD"
-        assert case.expect.spec.startswith(("stock-push.rst", "NOTES.md", "RFC 9110")), case.name
+        assert case.expect.spec.startswith(("stock-push.rst", "decision stock-", "the data definition", "RFC 9110")), \
+            case.name
     assert all(case.expect.statuses == (200,) for case in GOOD_CASES)
 
 

@@ -1,4 +1,4 @@
-"""The ERP push notifications (erp-amqp-push.md, NOTES.md §4): customers and subscriptions over AMQP.
+"""The ERP push notifications (erp-amqp-push.md, decisions.md erp-*): customers and subscriptions over AMQP.
 
 The ERP publishes bare JSON domain objects, at-least-once, to ``secom-customer-queue`` and
 ``secom-subscriptions-queue``. Each message is the full state of one object: it is stored under

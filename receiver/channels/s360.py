@@ -1,4 +1,4 @@
-"""The S-360 inventory webhook channel (s360-inventory-webhook.txt, NOTES.md §2).
+"""The S-360 inventory webhook channel (s360-inventory-webhook.txt, decisions.md s360-*).
 
 The ticketing platform POSTs its WHOLE product inventory, whether or not a product changed, as JSON
 arrays of at most P product documents, manually or every M minutes. Any answer but exactly 200 makes it
@@ -163,7 +163,7 @@ class ProductId(fields.Field):
 
 class ProductSchema(Schema):
     """What identifies a product is required (``id``, ``code``); ``state`` is typed because the read API
-    filters on it; every other field is kept exactly as sent (NOTES.md §2)."""
+    filters on it; every other field is kept exactly as sent (decisions.md s360-*)."""
 
     class Meta:
         unknown = INCLUDE
@@ -172,7 +172,7 @@ class ProductSchema(Schema):
 
     id = ProductId(required=True, error_messages={
         "required": "Missing: every product needs its id.", "null": "Null: every product needs its id."})
-    # "8 characters, unique per season" (NOTES.md §2) is what the example shows, not a rule the document
+    # "8 characters, unique per season" (decisions.md s360-*) is what the example shows, not a rule the document
     # states: any non-empty string is taken, rather than refusing (and re-posting 12 times) a whole batch.
     code = fields.String(required=True, validate=[validate.Length(min=1, error="Empty: a product code is text."),
                                                   _storable()],

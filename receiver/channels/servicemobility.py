@@ -1,4 +1,4 @@
-"""The ServiceMobility webhooks channel (servicemobility-inventory-usage.txt, NOTES.md §3).
+"""The ServiceMobility webhooks channel (servicemobility-inventory-usage.txt, decisions.md sm-*).
 
 The field-service platform POSTs one CloudEvents-shaped envelope per call, as plain
 ``application/json``, to ``<base>/InventoryUsage/`` — and each of eight sibling types to its own path —
@@ -40,7 +40,7 @@ TOKEN_HEADER = "x-access-token"  # noqa: S105 (a header name)
 
 # The document's valid ``type`` values, in its order, and the path each posts to under <base>.
 # InventoryUsage/ is the document's; Activities/ is known from the platform; the others post to
-# their type name (NOTES.md §3). ``[servicemobility] paths`` overrides any of them.
+# their type name (decisions.md sm-*). ``[servicemobility] paths`` overrides any of them.
 TYPES: dict[str, str] = {
     "Activity": "Activities",
     "PhysicalInventoryRequest": "PhysicalInventoryRequest",
@@ -53,7 +53,7 @@ TYPES: dict[str, str] = {
     "WorkOrder": "WorkOrder",
 }
 
-# What each RefModule code means (NOTES.md §3). Other codes are kept and reported as warnings.
+# What each RefModule code means (decisions.md sm-*). Other codes are kept and reported as warnings.
 REF_MODULES = {
     "1001": "load", "1002": "work order", "1003": "transfer", "1004": "full count", "1005": "partial count",
     "1006": "disposition", "1007": "automatic adjustment", "1008": "manual adjustment",
@@ -374,7 +374,7 @@ class StorageLocationSchema(_KeepsUnknown):
 
 
 class InventoryUsageSchema(_KeepsUnknown):
-    """The Inventory Usage object (NOTES.md §3). What identifies the usage — which record it belongs
+    """The Inventory Usage object (decisions.md sm-*). What identifies the usage — which record it belongs
     to, when, and what moved where — is required; everything else is typed when present."""
 
     UserID = Code(allow_none=True, load_default=None)
@@ -419,9 +419,11 @@ class EnvelopeSchema(_KeepsUnknown):
     specversion = fields.String(required=True, validate=Equal("1.0"))
     source = Text(required=True, validate=Length(min=1), max_length=255)
     subject = Text(allow_none=True)  # "Not used"
-    time = DateTime(offset_required=True, required=True)
-    datacontenttype = fields.String(required=True, validate=OneOf(["application/json"]))
-    action = Text(required=True)  # "" in the document's example
+    # Optional (decision sm-4): CloudEvents requires only id, source, specversion and type. Validated when
+    # present; a real event is never dropped for a missing optional attribute.
+    time = DateTime(offset_required=True, load_default=None, allow_none=True)
+    datacontenttype = fields.String(load_default=None, allow_none=True, validate=OneOf(["application/json"]))
+    action = Text(load_default=None, allow_none=True)  # "" in the document's example
     data = EventData(required=True, error_messages={"invalid": "Not an object: data is the event's object."})
 
     def __init__(self, path_type: str | None = None) -> None:
@@ -484,7 +486,7 @@ event_table = sa.Table(
     sa.Column("source", sa.String(255), primary_key=True),
     sa.Column("id", sa.String(255), primary_key=True),
     sa.Column("type", sa.String(32), nullable=False),
-    sa.Column("time", UtcTime, nullable=False),
+    sa.Column("time", UtcTime),  # optional in the envelope (decision sm-4)
     sa.Column("envelope", sa.JSON, nullable=False),
     sa.Column("body_sha256", sa.String(64), nullable=False),  # tells a re-sent id with another body
     sa.Column("delivery_id", storage.Id, nullable=False),  # the delivery that stored it
@@ -695,7 +697,7 @@ def current(usage: sa.Table) -> sa.ColumnElement[bool]:
 
     The document gives the object no id of its own; this receiver takes (RefModule, RefObjID) — the
     record it belongs to — as its identity, so a later row for the same pair is an update of it
-    (NOTES.md §3: "rows may hold several updates to one object, in order") and replaces it in sums."""
+    (decisions.md sm-*: "rows may hold several updates to one object, in order") and replaces it in sums."""
     later = usage.alias("later")
     return ~sa.exists().where(later.c.ref_module == usage.c.ref_module, later.c.ref_obj_id == usage.c.ref_obj_id,
                               _newer(later, usage))

@@ -1,4 +1,4 @@
-"""The stock push channel (stock-push.rst, NOTES.md §1).
+"""The stock push channel (stock-push.rst, decisions.md stock-*).
 
 The aviation parts marketplace POSTs the stock entries changed since its last transmission as one
 columnar JSON object ``{"data": {column: [values...]}}`` (row i is the i-th value of every column), with
@@ -278,7 +278,7 @@ table = sa.Table(
 )
 STORED = [column.name for column in table.columns]  # the order of StockPush.rows()
 
-# Code tables (NOTES.md §1). Unknown values are kept and reported as warnings, never rejected.
+# Code tables (decisions.md stock-*). Unknown values are kept and reported as warnings, never rejected.
 CONDITIONS = {"NE", "NS", "FN", "OH", "SV", "AR", "RP", "IN", "MD", "US", "BER", "SCR", "CR", "INS"}
 UNITS = {"EA", "EACH", "KG", "G", "LB", "FT", "IN", "M", "CM", "MM", "YD", "L", "ML", "GAL", "QT", "PT",
          "OZ", "PR", "PC", "PCS", "SET", "KT", "KIT", "RL", "SH", "BX", "CN", "TU", "BT", "CA", "DZ", "HR"}

@@ -4,7 +4,7 @@ subscription objects published, with publisher confirms, to ``secom-customer-que
 
 Every message is a full state of one object keyed on its ``id``; delivery is at-least-once, with no
 ordering across the two queues. A correct consumer stores the last state it received per (queue, id)
-and dead-letters what it can never process (NOTES.md §4).
+and dead-letters what it can never process (decisions.md erp-*).
 
 ``payload`` is the messages and the state they lead to, ``generator`` the customers and subscriptions,
 ``cases`` the malformations, ``publisher`` how the ERP publishes, ``broker`` a look into the queues,

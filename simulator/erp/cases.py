@@ -31,9 +31,9 @@ class ErpCaseContext:
 CaseBuilder = Callable[[ErpCaseContext], tuple[Message, ...]]
 MALFORMATIONS: Registry[ErpCaseContext, Message] = Registry(CHANNEL)
 
-_NOT_PROCESSABLE = ("NOTES.md §4: a message that can never be processed (not JSON, no `id`) is "
+_NOT_PROCESSABLE = ("decision erp-3: a message that can never be processed (not JSON, no `id`) is "
                     "dead-lettered, not re-queued forever.")
-_UPSERT = ("NOTES.md §4: each message is a full-state upsert keyed on (queue, `id`); "
+_UPSERT = ("decision erp-1: each message is a full-state upsert keyed on (queue, `id`); "
            "unknown properties are kept.")
 _BAG = "Consumers should parse this bag defensively."
 STORED = Expectation((), _UPSERT, "MUST", outcome="stored")
@@ -187,7 +187,7 @@ def _characteristic_not_a_list(ctx: ErpCaseContext) -> bytes:
     "the property bag sent under the name `properties` (as the document's warning calls it)",
     "stored",
     "The ERP may send additional key/value tuples inside `properties`; "
-    "NOTES.md §4: accept `properties` as an alias of `characteristic`.",
+    "decision erp-2: accept `properties` as an alias of `characteristic`.",
     queues=(SUBSCRIPTION_QUEUE,),
 )
 def _properties_alias(ctx: ErpCaseContext) -> bytes:
@@ -200,7 +200,7 @@ def _properties_alias(ctx: ErpCaseContext) -> bytes:
     "value-does-not-parse",
     'MONTAGE_DATE with valueType Date and value "not a date": stored, the raw string kept',
     "stored",
-    "NOTES.md §4: parse `valueType` case-insensitively, keep the raw string when a value does not parse.",
+    "decision erp-2: parse `valueType` case-insensitively, keep the raw string when a value does not parse.",
     queues=(SUBSCRIPTION_QUEUE,),
 )
 def _value_does_not_parse(ctx: ErpCaseContext) -> bytes:

@@ -1,5 +1,5 @@
 """S-360 inventory webhook: what the ticketing platform sends and how it sends it
-(``s360-inventory-webhook.txt``, NOTES.md §2).
+(``s360-inventory-webhook.txt``, decisions.md s360-*).
 
 The platform POSTs its whole catalogue as JSON arrays of at most P products. Any answer but 200 makes it
 re-post the same batch every M minutes, up to N times; then it abandons that batch, logs it and goes on

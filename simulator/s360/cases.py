@@ -22,12 +22,12 @@ SPEC_200 = (
 )
 SPEC_JSON = "S-360 does POST all the data describing the product in the form of a JSON object."
 SPEC_ARRAY = (
-    "NOTES.md §2: The body is a JSON array of product objects (the text says \"object\"; the example is "
+    "decision s360-1: The body is a JSON array of product objects (the text says \"object\"; the example is "
     "an array)."
 )
-SPEC_ID = "NOTES.md §2: `id` is a 64-bit integer; `code` is 8 characters, unique per season."
-SPEC_STORE = "NOTES.md §2 Decision: Store each product by `id`, keep its full document."
-SPEC_UNKNOWN = "NOTES.md §2 Decision: Unknown fields are kept; only what identifies a product is required."
+SPEC_ID = "decision s360-3: `id` is a 64-bit integer; `code` is 8 characters, unique per season."
+SPEC_STORE = "decision s360-3: Store each product by `id`, keep its full document."
+SPEC_UNKNOWN = "decision s360-4: Unknown fields are kept; only what identifies a product is required."
 SPEC_BATCH = "Enter P into the Batch size field. (default value: 1000)"
 SPEC_CHANGED = (
     "This webhook publishes JSON data describing the products of the catalog which changed since last "

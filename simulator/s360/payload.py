@@ -1,4 +1,4 @@
-"""What S-360 puts on the wire (``s360-inventory-webhook.txt``, NOTES.md §2): a JSON array of at most P
+"""What S-360 puts on the wire (``s360-inventory-webhook.txt``, decisions.md s360-*): a JSON array of at most P
 products, JSON headers plus the interface's credentials; and the limits of the back office's settings."""
 
 from __future__ import annotations

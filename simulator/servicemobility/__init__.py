@@ -1,5 +1,5 @@
 """ServiceMobility webhooks: CloudEvents-shaped envelopes posted to ``<base>/<Type path>/`` with the
-platform's JWT in ``x-access-token`` (``servicemobility-inventory-usage.txt``, NOTES.md §3).
+platform's JWT in ``x-access-token`` (``servicemobility-inventory-usage.txt``, decisions.md sm-*).
 
 ``payload`` is the envelope, the types and their paths; ``tokens`` signs the way the platform does;
 ``generator`` builds realistic Inventory Usage notifications (and the eight sibling types); ``cases``
@@ -17,6 +17,7 @@ from .cases import (
     MALFORMATIONS,
     NOT_JSON_400,
     OK_200,
+    OPTIONAL,
     TOKEN_CASES,
     CaseBuilder,
     SMCaseContext,
@@ -37,7 +38,8 @@ from .tokens import TokenSigner, hs256_token, throwaway_private_key_pem, unsigne
 
 __all__ = [
     "CHANNEL", "DATA_BUILDERS", "DUPLICATE_200", "FIXTURE_TIME", "GOOD_CASES", "INVALID_LOGON", "LINE",
-    "MALFORMATIONS", "NOT_JSON_400", "OK_200", "PRODUCTS", "REF_MODULES", "SCENARIOS", "SIGNED_NOW", "TOKEN_CASES",
+    "MALFORMATIONS", "NOT_JSON_400", "OK_200", "OPTIONAL", "PRODUCTS", "REF_MODULES", "SCENARIOS", "SIGNED_NOW",
+    "TOKEN_CASES",
     "TYPES", "CaseBuilder", "EventFactory", "RefModule", "Request", "SMCaseContext", "ServiceMobilityPlatform",
     "TokenSigner", "add_cli", "answer_problems", "applies", "default_path", "derived_id", "derived_seed",
     "encode_json", "event_request", "event_shape", "fixture_context", "fixture_files", "fixture_requests",

@@ -60,12 +60,20 @@ class SMCaseContext:
 OK_200: Final = Expectation(
     (200,), "On success, an HTTP response code of 200 must be returned.", "MUST")
 DUPLICATE_200: Final = Expectation(
-    (200,), "id: Subsequent requests with duplicate IDs should be disregarded. — NOTES.md §3 Decision: "
+    (200,), "id: Subsequent requests with duplicate IDs should be disregarded. — decision sm-1: "
     "Duplicate key: (source, id). A duplicate is answered 200 and changes nothing.", "MUST")
 INVALID_LOGON: Final = Expectation(
-    (401,), "401 Invalid Logon. — NOTES.md §3 Decision: JWT evaluation is configurable; exp required with a "
+    (401,), "401 Invalid Logon. — decision sm-2: JWT evaluation is configurable; exp required with a "
     "configurable leeway; algorithms pinned by configuration, never taken from the token.", "MUST")
-_MALFORMED: Final = ("NOTES.md §3 Decision: Malformed bodies get a 4xx with a JSON description of every "
+# What the document leaves to the receiver's judgement: refusing these is the kit's decision, not its words.
+TOKEN_TIMES: Final = Expectation(
+    (401,), "decision sm-5: a token whose iat or nbf lies beyond now + leeway is refused (best practice, "
+    "PyJWT's default; not the document's words).", "SHOULD")
+EXP_REQUIRED: Final = Expectation((401,), "decision sm-2: exp is required, with a configurable leeway.", "SHOULD")
+OPTIONAL_ATTRIBUTE: Final = Expectation(
+    (200,), "decision sm-4: only id, source, specversion, type and data are required; time, datacontenttype, "
+    "action and subject may be absent (validated when present). — On success, 200 must be returned.", "SHOULD")
+_MALFORMED: Final = ("decision sm-3: Malformed bodies get a 4xx with a JSON description of every "
                      "problem (the document lists only 200/401/500).")
 NOT_JSON_400: Final = Expectation((400,), f"The HTTP request body will contain a valid Webhook Request "
                                           f"Object. — {_MALFORMED}", "SHOULD")
@@ -123,8 +131,8 @@ def _trailing_slash_omitted(ctx: SMCaseContext) -> tuple[Request, ...]:
 @GOOD_CASES.register(
     "token-13-minutes-old",
     "A token issued 13 minutes before the delivery (webhooks run every 15 minutes).",
-    Expectation((200,), "NOTES.md §3: Webhooks run on a schedule (every 15 minutes), so a token can be that "
-                        "much older than the delivery. — On success, 200 must be returned.", "MUST"))
+    Expectation((200,), "Webhooks run on a schedule (every 15 minutes), so a token can be that much older than "
+                        "the delivery (decision sm-2: a leeway). — On success, 200 must be returned.", "MUST"))
 def _token_13_minutes_old(ctx: SMCaseContext) -> tuple[Request, ...]:
     event = ctx.factory("token-13-minutes-old").inventory_usage()
     return (event_request(event, ctx.signer.token(age=timedelta(minutes=13)), paths=ctx.paths),)
@@ -183,9 +191,25 @@ def _drop_first_usage(event: dict[str, Any]) -> None:
     del event["data"]["rows"][0]["InventoryUsage"]
 
 
+OPTIONAL: Final = ("time", "datacontenttype", "action", "subject")  # decision sm-4
+
 for _field, _sentence in _ENVELOPE_SENTENCES.items():
-    _register_envelope_case(f"missing-{_field}", f"The envelope without its {_field!r} property.", _sentence,
-                            _drop(_field))
+    if _field not in OPTIONAL:
+        _register_envelope_case(f"missing-{_field}", f"The envelope without its {_field!r} property.", _sentence,
+                                _drop(_field))
+
+
+def _register_optional_case(name: str) -> None:
+    @GOOD_CASES.register(f"missing-{name}", f"The envelope without its optional {name!r} property: accepted and "
+                         "stored all the same.", OPTIONAL_ATTRIBUTE)
+    def build(ctx: SMCaseContext) -> tuple[Request, ...]:
+        event = ctx.copy_event(f"missing-{name}")
+        event.pop(name, None)
+        return (event_request(event, ctx.signer.token(), path=ctx.usage_path()),)
+
+
+for _field in OPTIONAL:
+    _register_optional_case(_field)
 
 _register_envelope_case(
     "wrong-specversion", 'specversion "0.3" instead of "1.0".',
@@ -226,7 +250,7 @@ def _not_json(ctx: SMCaseContext) -> tuple[Request, ...]:
     return (Request(whole[: len(whole) // 2], request.headers, request.path),)
 
 
-# Token attacks only a receiver that evaluates tokens can detect (NOTES.md §3: evaluation is optional;
+# Token attacks only a receiver that evaluates tokens can detect (decision sm-2: evaluation is optional;
 # the platform has already authenticated the token). Value: what else the receiver must be configured
 # with for the case to apply ("" = nothing more).
 TOKEN_CASES: Final[dict[str, str]] = {}
@@ -243,13 +267,13 @@ def applies(name: str, ctx: SMCaseContext, *, evaluates_tokens: bool) -> bool:
 
 
 def _register_token_case(name: str, description: str, token: Callable[[SMCaseContext], str | None],
-                         requires: str = "") -> None:
+                         requires: str = "", expect: Expectation = INVALID_LOGON) -> None:
     TOKEN_CASES[name] = requires
 
     def detectable(ctx: SMCaseContext) -> bool:
         return ctx.evaluates_tokens and _REQUIREMENT_MET[requires](ctx)
 
-    @MALFORMATIONS.register(name, description, INVALID_LOGON, applies=detectable)
+    @MALFORMATIONS.register(name, description, expect, applies=detectable)
     def build(ctx: SMCaseContext) -> tuple[Request, ...]:
         return (event_request(ctx.copy_event(name), token(ctx), path=ctx.usage_path()),)
 
@@ -285,9 +309,14 @@ _register_token_case(
 _register_token_case("jwt-expired", "A token whose exp passed 2 hours ago.",
                      lambda ctx: ctx.signer.token(age=ctx.signer.lifetime + _TWO_HOURS))
 _register_token_case("jwt-future-iat", "A token issued (iat) 2 hours in the future.",
-                     lambda ctx: ctx.signer.sign(ctx.signer.claims(issued_at=ctx.signer.now() + _TWO_HOURS)))
+                     lambda ctx: ctx.signer.sign(ctx.signer.claims(issued_at=ctx.signer.now() + _TWO_HOURS)),
+                     expect=TOKEN_TIMES)
 _register_token_case("jwt-future-nbf", "A token not valid before (nbf) 2 hours from now.",
-                     lambda ctx: _with_claims(ctx, nbf=int((ctx.signer.now() + _TWO_HOURS).timestamp())))
+                     lambda ctx: _with_claims(ctx, nbf=int((ctx.signer.now() + _TWO_HOURS).timestamp())),
+                     expect=TOKEN_TIMES)
+_register_token_case("jwt-without-exp", "A validly signed token with no exp claim.",
+                     lambda ctx: ctx.signer.sign({k: v for k, v in ctx.signer.claims().items() if k != "exp"}),
+                     expect=EXP_REQUIRED)
 _register_token_case("jwt-wrong-key", "A token with the right algorithm signed by another key.",
                      _wrong_key_token)
 _register_token_case("jwt-wrong-audience", "A token for another audience (RFC 7519 §4.1.3).",
@@ -301,7 +330,7 @@ _register_token_case("jwt-garbage", "x-access-token is not a JWT.", lambda ctx: 
 
 def answer_problems(expect: Expectation, delivery: Delivery) -> list[str]:
     """What is wrong with an answer's body once its status is right: a 401 says "Invalid Logon" in
-    JSON, a 4xx describes the problems in JSON (NOTES.md §3)."""
+    JSON, a 4xx describes the problems in JSON (decision sm-3)."""
     if not expect.accepts(delivery.status) or delivery.status < 400:
         return []
     body = delivery.json()

@@ -1,4 +1,4 @@
-"""What ServiceMobility puts on the wire (``servicemobility-inventory-usage.txt``, NOTES.md §3): a
+"""What ServiceMobility puts on the wire (``servicemobility-inventory-usage.txt``, decisions.md sm-*): a
 CloudEvents-shaped envelope as plain JSON, posted to ``<base>/<path of its type>`` with the platform's JWT
 in ``x-access-token``; the nine types and their paths; the document's time format."""
 
@@ -25,7 +25,7 @@ TYPES: Final = (
     "WorkOrder",
 )
 
-# Documented paths; every other type posts to its own name (NOTES.md §3).
+# Documented paths; every other type posts to its own name (decisions.md sm-*).
 _DOCUMENTED_PATHS: Final = {"InventoryUsage": "InventoryUsage/", "Activity": "Activities/"}
 
 

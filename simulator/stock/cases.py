@@ -34,7 +34,7 @@ GOOD_CASES: Registry[StockCaseContext, Request] = Registry(CHANNEL)
 
 SPEC_JSON = 'stock-push.rst: "The data is provided as a JSON string."'
 SPEC_STRUCTURE = (
-    'NOTES.md §1: "A structural error (not an object, `data` missing, arrays of unequal length, a wrong '
+    'decision stock-4: "A structural error (not an object, `data` missing, arrays of unequal length, a wrong '
     'type, a missing key column, an unknown `dbAction`) rejects the whole push: nothing of it is applied."'
 )
 SPEC_CREDENTIALS = (
@@ -42,15 +42,16 @@ SPEC_CREDENTIALS = (
     'as header fields."'
 )
 SPEC_KEY = (
-    'stock-push.rst: "connectorStockId | character(36) | Internal platform stock ID"; NOTES.md §1: '
+    'stock-push.rst: "connectorStockId | character(36) | Internal platform stock ID"; decision stock-1: '
     '"`connectorStockId` is the stock key"'
 )
-SPEC_DATES = 'NOTES.md §1: "Dates are `YYYY-MM-DD`; `timeStampEntry` is `YYYY-MM-DD HH:MM:SS`"'
+SPEC_DATES = ('the data definition (decision stock-4): "Dates are `YYYY-MM-DD`; `timeStampEntry` is '
+              '`YYYY-MM-DD HH:MM:SS`"')
 SPEC_ACCEPT = (
     'stock-push.rst: "The endpoint should accept data in format and scope as defined in the following."'
 )
 SPEC_WARN = (
-    'NOTES.md §1: "Unknown `condition` / `unit` values and a non-IATA `location` are kept and reported '
+    'decision stock-3: "Unknown `condition` / `unit` values and a non-IATA `location` are kept and reported '
     'as warnings, not rejected"'
 )
 
@@ -277,7 +278,7 @@ def _one_credential_missing(ctx: StockCaseContext) -> tuple[Request, ...]:
 GOOD_CASES.register(
     "document-example", "the document's example body, verbatim (tabs, U+2011 hyphens, unit 'each', "
     "location 'Germany')",
-    Expectation((200,), "NOTES.md §1: \"The document's own example must be accepted exactly as printed "
+    Expectation((200,), "decision stock-2: \"The document's own example must be accepted exactly as printed "
                 "(U+2011 hyphens included)\"", "SHOULD"),
 )(lambda ctx: (example_request(ctx.credentials),))
 
@@ -294,7 +295,7 @@ def _add_then_update(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 GOOD_CASES.register(
     "add-then-update-same-push", "an entry added, then updated one second later by the push's last row",
-    Expectation((200,), 'NOTES.md §1: "ADD/UPD upsert, DEL removes; an older change (by `timeStampEntry`) '
+    Expectation((200,), 'decision stock-5: "ADD/UPD upsert, DEL removes; an older change (by `timeStampEntry`) '
                 'never overwrites a newer one"', "SHOULD"),
 )(_with_rows(_add_then_update))
 
@@ -302,7 +303,7 @@ GOOD_CASES.register(
 @GOOD_CASES.register(
     "internalStockId-alias", "the key column named internalStockId (the text's name) instead of "
     "connectorStockId",
-    Expectation((200,), 'NOTES.md §1: "a column named `internalStockId` is accepted as its alias."',
+    Expectation((200,), 'decision stock-1: "a column named `internalStockId` is accepted as its alias."',
                 "SHOULD"),
 )
 def _internal_stock_id(ctx: StockCaseContext) -> tuple[Request, ...]:
@@ -328,7 +329,7 @@ def _length_item(rows: list[dict[str, Any]]) -> None:
 GOOD_CASES.register(
     "fractional-length-quantity", "the first row is 12.5 FT of its part",
     Expectation((200,), 'stock-push.rst: "quantity | integer | Quantity of parts (used if unit is '
-                'length)"; NOTES.md §1: "so it may be fractional for length units."', "SHOULD"),
+                'length)"; so "so it may be fractional for length units."', "SHOULD"),
 )(_with_rows(_length_item))
 
 
@@ -340,7 +341,7 @@ def _lowercase(rows: list[dict[str, Any]]) -> None:
 
 GOOD_CASES.register(
     "lowercase-codes", "condition, unit, location and dbAction in lower case in every row",
-    Expectation((200,), 'NOTES.md §1: "Text values are case-insensitive on this platform."', "SHOULD"),
+    Expectation((200,), 'decision stock-2: "Text values are case-insensitive on this platform."', "SHOULD"),
 )(_with_rows(_lowercase))
 
 OPTIONAL_COLUMNS = (
@@ -373,7 +374,7 @@ def _u2011(rows: list[dict[str, Any]]) -> None:
 GOOD_CASES.register(
     "u2011-hyphens", "every part number and date written with U+2011 non-breaking hyphens, as the "
     "document's example does",
-    Expectation((200,), 'NOTES.md §1: "normalise the Unicode dash family to `-` in dates and codes before '
+    Expectation((200,), 'decision stock-2: "normalise the Unicode dash family to `-` in dates and codes before '
                 'validating."', "SHOULD"),
 )(_with_rows(_u2011))
 

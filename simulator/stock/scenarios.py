@@ -14,7 +14,7 @@ from .platform import StockPlatform
 
 SCENARIOS = ("conforming", "malformed", "all")
 STALE_COPY = Expectation(
-    (200,), 'NOTES.md §1: "an older change (by `timeStampEntry`) never overwrites a newer one, so a replayed '
+    (200,), 'decision stock-5: "an older change (by `timeStampEntry`) never overwrites a newer one, so a replayed '
     'or late push cannot roll stock back." (accepted, not applied)', "SHOULD")
 # One line per push: case, rows, body size, status, expected, elapsed, verdict (and why, when unexpected).
 # The rows are those of the conforming push a case was built from.
