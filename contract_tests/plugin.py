@@ -148,12 +148,13 @@ class Run:
         runs whose checks all skipped."""
         if not self.collected:
             return []
+        verdicts = []
         if self.checked() == 0:
-            return ["no contract check ran (every one skipped): give --receiver-url and the options of your "
-                    "channels (--channels stock,s360,servicemobility,erp says which you run), or see why each "
-                    "skipped with -rs"]
-        return [f"{channel}: every check of this channel skipped, none ran: give its options, or see why with -rs"
-                for channel in self.channels if self.outcomes.get(channel) and self.checked(channel) == 0]
+            verdicts.append("no contract check ran (every one skipped or deselected): give --receiver-url and the "
+                            "options of your channels (--channels stock,s360,servicemobility,erp says which you "
+                            "run), or see why each skipped with -rs")
+        return verdicts + [f"{channel}: every check of this channel skipped or was deselected, none ran: give its "
+                           "options, or see why with -rs" for channel in self.channels if self.checked(channel) == 0]
 
     def checked(self, channel: str | None = None) -> int:
         """How many checks ran to a verdict (passed or failed), of a channel or of all."""

@@ -259,9 +259,18 @@ class Receive(Protocol):
 def add_push_endpoint(app: Flask, rules: list[str], endpoint: str, *, channel: str, store: storage.Store,
                       max_body_bytes: int, receive: Receive,
                       authenticate: Callable[[], object] = lambda: None) -> None:
-    """One POST endpoint of a channel, the same skeleton for all: ``authenticate`` (raises
-    Unauthenticated), the body within ``max_body_bytes``, JSON media type, ``receive``, a log line, 200
-    with the receipt. Every refusal is recorded in the delivery log and answered with the envelope."""
+    """One POST endpoint of a channel at ``rules``, the view of :func:`push_view`."""
+    view = push_view(endpoint, channel=channel, store=store, max_body_bytes=max_body_bytes, receive=receive,
+                     authenticate=authenticate)
+    for rule in rules:
+        app.add_url_rule(rule, endpoint, view, methods=["POST"])
+
+
+def push_view(endpoint: str, *, channel: str, store: storage.Store, max_body_bytes: int, receive: Receive,
+              authenticate: Callable[[], object] = lambda: None) -> Callable[[], tuple[Response, int]]:
+    """The push view, the same skeleton for every channel: ``authenticate`` (raises Unauthenticated), the
+    body within ``max_body_bytes``, JSON media type, ``receive``, a log line, 200 with the receipt. Every
+    refusal is recorded in the delivery log and answered with the envelope."""
 
     def push() -> tuple[Response, int]:
         authenticate()
@@ -274,9 +283,7 @@ def add_push_endpoint(app: Flask, rules: list[str], endpoint: str, *, channel: s
         return jsonify(receipt.to_json()), 200
 
     push.__name__ = endpoint
-    view = _logs_rejections(store, channel, push)
-    for rule in rules:
-        app.add_url_rule(rule, endpoint, view, methods=["POST"])
+    return _logs_rejections(store, channel, push)
 
 
 def _logs_rejections(store: storage.Store, channel: str,

@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from .core import Registry
+
 
 def channel_parser(subparsers: Any, name: str, *, help: str, description: str) -> argparse.ArgumentParser:
     """The sub-command of one channel (``inventory-simulator NAME``)."""
@@ -38,6 +40,31 @@ def not_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
     return value
+
+
+def add_case_options(parser: argparse.ArgumentParser) -> None:
+    """``--case NAME`` (repeatable) sends only those named cases; ``--list-cases`` lists them."""
+    parser.add_argument("--case", action="append", metavar="NAME",
+                        help="send only this named case (good or malformed; repeatable); see --list-cases")
+    parser.add_argument("--list-cases", action="store_true",
+                        help="list every named case with the answer a correct receiver gives, and exit")
+
+
+def list_cases(*registries: Registry[Any, Any]) -> int:
+    """Print each case of the registries: name, what a correct receiver answers, level, description."""
+    for registry in registries:
+        for case in registry:
+            print(f"{case.name:<40} {case.expect.describe():<12} {case.expect.level:<6} {case.description}")
+    return 0
+
+
+def unknown_cases(names: list[str] | None, *registries: Registry[Any, Any]) -> int | None:
+    """Exit code 2 with a message when a ``--case`` names no case; None when every name is known."""
+    unknown = [name for name in names or () if not any(name in registry for registry in registries)]
+    if not unknown:
+        return None
+    print(f"no case named {', '.join(unknown)} (--list-cases shows them)", file=sys.stderr)
+    return 2
 
 
 def cannot_reach(channel: str, url: str, error: Exception) -> int:

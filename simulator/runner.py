@@ -5,7 +5,7 @@ to the channel's delivery, collects one :class:`Result` per thing sent, and show
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
@@ -50,8 +50,9 @@ class Runner(Generic[S]):
     """Runs steps through one channel's ``deliver``; ``on_result`` sees each result as it comes.
 
     ``progress`` names the unit of a progress bar on stderr (one tick per step; shown on a terminal only);
-    ``stop_on_failure`` ends the run at the first result that is not ok (the ERP stops at a refused publish).
-    Results the platform produces on its own (S-360's re-posts) join the run through :meth:`record`.
+    ``stop_on_failure`` ends the run at the first result that is not ok (the ERP stops at a refused publish);
+    ``only`` sends just the steps of those names (``inventory-simulator … --case NAME``). Results the
+    platform produces on its own (S-360's re-posts) join the run through :meth:`record`.
     """
 
     def __init__(
@@ -62,7 +63,9 @@ class Runner(Generic[S]):
         on_result: Callable[[Result], None] | None = None,
         progress: str | None = None,
         stop_on_failure: bool = False,
+        only: Collection[str] | None = None,
     ) -> None:
+        self.only = set(only) if only else None
         self.deliver = deliver
         self.deliver_all = deliver_all
         self.on_result = on_result
@@ -73,6 +76,8 @@ class Runner(Generic[S]):
 
     def run(self, steps: Sequence[Step[S]]) -> list[Result]:
         """Send every step in order; the results of this run and of the earlier ones."""
+        if self.only is not None:
+            steps = [step for step in steps if step.name in self.only]
         with tqdm(total=len(steps), unit=self.progress or "step", file=sys.stderr,
                   disable=None if self.progress else True) as bar:
             for step in steps:

@@ -11,6 +11,7 @@ import textwrap
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,9 @@ def test_a_probe_check_skips_only_when_allowed(tmp_path: Path, receiver: Running
     assert skipped and all(name.startswith(PROBE_CHECKS) for name in skipped)
 
 
-def test_a_receiver_that_accepts_everything_fails_the_contract(tmp_path: Path, tls: TLSFiles) -> None:
+@contextmanager
+def accepts_everything(tls: TLSFiles) -> Iterator[str]:
+    """A receiver that answers 200 to anything posted to /stock-push; yields its URL."""
     app = Flask("accepts-everything")
 
     @app.route("/stock-push", methods=["POST"])
@@ -152,22 +155,29 @@ def test_a_receiver_that_accepts_everything_fails_the_contract(tmp_path: Path, t
         return {"ok": True}
 
     port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True,
-                         ssl_context=(str(tls.cert), str(tls.key)))
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(tls.cert), str(tls.key)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        code, output, junit = run_suite(tmp_path, *stock_args(f"https://127.0.0.1:{port}", tls.ca))
+        yield f"https://127.0.0.1:{port}"
     finally:
         server.shutdown()
+
+
+def test_a_receiver_that_accepts_everything_fails_the_contract(tmp_path: Path, tls: TLSFiles) -> None:
+    with accepts_everything(tls) as url:
+        code, output, junit = run_suite(tmp_path, *stock_args(url, tls.ca), "--allow-skip", "probe")
     assert code == 1
     assert junit is not None
     outcome = results(junit)
     assert outcome["test_the_documents_own_example_is_accepted"] == "passed"
     assert outcome["test_missing_or_wrong_credentials_are_refused[missing-credentials]"] == "failed"
     assert outcome["test_a_malformed_push_is_refused[length-mismatch]"] == "failed"
-    # The failure says what was sent, what came back and which sentence it breaks.
+    # The failure says what was sent, what came back, which sentence it breaks and how to send it again.
     assert "These credentials are provided as header fields" in output and "expected: a 4xx refusal" in output
+    assert "sent:     POST" in output and "X-Stock-Key: ***" in output and "contract-key" not in output
+    assert "--case missing-credentials" in output and "inventory-simulator stock --url" in output
+    assert "assert " not in output  # no assertion-rewrite noise
 
 
 def test_no_target_is_a_usage_error(tmp_path: Path) -> None:
@@ -244,3 +254,58 @@ def test_the_plugins_fixtures_shadow_none_of_the_kits_own_tests() -> None:
     assert {"target", "probe", "stock", "s360", "sm", "erp"} <= plugin
     ours = {name: path.name for path in root.glob("*.py") for name in fixture_names(path)}
     assert {name: ours[name] for name in plugin & set(ours)} == {}
+
+
+def test_a_run_that_checks_nothing_fails_and_says_so_in_junit(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, junit = run_suite(tmp_path, "--receiver-url", receiver.url, "--ca-bundle", str(receiver.ca))
+    assert code == 1 and "no contract check ran" in output, output[-2000:]
+    assert junit is not None
+    errors = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("error") is not None]
+    assert [case.get("name", "")[:6] for case in errors] == ["[RUN] "]
+
+
+def test_a_named_channel_with_nothing_checked_fails(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, _ = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()), "--allow-skip", "probe",
+                                "--channels", "stock", "-k", "test_s360")  # every stock check deselected
+    assert code == 1 and "stock: every check of this channel skipped or was deselected" in output, output[-2000:]
+
+
+def test_a_named_channel_without_its_options_fails_saying_which(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()), "--allow-skip", "probe",
+                                    "--channels", "stock,s360")
+    assert code == 1 and junit is not None
+    line = one_line_failure(junit, "test_s360")
+    assert "named in --channels but --s360-path is missing" in line
+    assert "failed" not in {r.outcome for r in outcomes(junit) if r.module.endswith("test_stock")}
+
+
+def test_should_warn_reports_should_failures_without_failing_the_run(tmp_path: Path, tls: TLSFiles) -> None:
+    """A receiver that accepts everything passes the rule that a push is accepted (MUST) and fails the
+    refusal statuses (SHOULD): with --should warn, the run passes and says what it warned about."""
+    with accepts_everything(tls) as url:
+        args = (*stock_args(url, tls.ca), "--rules", "stock.post,stock.status-codes")
+        failing, _, _ = run_suite(tmp_path, *args)
+        warned, output, junit = run_suite(tmp_path, *args, "--should", "warn")
+    assert (failing, warned) == (1, 0), output[-3000:]
+    assert "SHOULD" in output and "warned" in output
+    assert junit is not None and "expected: status 422" in junit.read_text(encoding="utf-8")
+
+
+def test_rules_select_checks_and_junit_names_carry_the_level(tmp_path: Path, receiver: RunningReceiver) -> None:
+    code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()),
+                                    "--rules", "stock.credentials*,stock.ssl")
+    assert code == 0 and junit is not None, output[-2000:]
+    root = ET.parse(junit).getroot()
+    names = [case.get("name", "") for case in root.iter("testcase")]
+    assert names and all(name.startswith(("[MUST] ", "[SHOULD] ")) for name in names)
+    assert {name.split("] ")[1].split("[")[0] for name in names} == {
+        "test_the_connection_is_ssl_encrypted", "test_missing_or_wrong_credentials_are_refused",
+        "test_missing_or_wrong_credentials_are_401"}
+    assert [suite.get("name") for suite in root.iter("testsuite")] == ["inventory-contract"]
+
+
+def test_list_rules_prints_each_rule_with_its_sentence(tmp_path: Path) -> None:
+    code, output, _ = run_suite(tmp_path, "--list-rules")
+    assert code == 0
+    assert "stock.older-never-wins  [SHOULD]" in output and "decision stock-5 (decisions.md)" in output
+    assert 'stock-push.rst: "The connection should be SSL encrypted."' in output

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import options
 from ..runner import Console
+from .cases import MALFORMATIONS
 from .payload import CHANNEL, CUSTOMER_QUEUE, SUBSCRIPTION_QUEUE
 from .publisher import ErpPublisher, ErpPublishError
 from .scenarios import LINE, SCENARIOS, ScenarioOptions, run_scenario
@@ -31,12 +32,17 @@ def add_cli(subparsers: Any) -> None:
     parser.add_argument("--duplicates", action="store_true", help="publish every message twice in a row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--messages", type=int, default=10_000, help="backlog size (backlog)")
+    options.add_case_options(parser)
     parser.set_defaults(run=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run the ``erp`` sub-command; 1 when the broker is unreachable, a queue is missing, or a
     message was nacked or returned unroutable."""
+    if args.list_cases:
+        return options.list_cases(MALFORMATIONS)
+    if (code := options.unknown_cases(args.case, MALFORMATIONS)) is not None:
+        return code
     scenario_options = ScenarioOptions(seed=args.seed, customers=args.customers, subscriptions=args.subscriptions,
                                        duplicates=args.duplicates, messages=args.messages)
     try:
@@ -44,7 +50,8 @@ def run_cli(args: argparse.Namespace) -> int:
                           subscription_queue=args.subscription_queue) as publisher:
             publisher.declare_passive()
             started = time.perf_counter()
-            results = run_scenario(publisher, args.scenario, scenario_options, on_result=Console(LINE).show)
+            results = run_scenario(publisher, "malformed" if args.case else args.scenario, scenario_options,
+                                   on_result=Console(LINE).show, cases=args.case)
             elapsed = time.perf_counter() - started
     except ErpPublishError as exc:
         print(f"error: {exc}")

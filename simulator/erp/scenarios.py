@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import fixtures
@@ -133,6 +133,7 @@ def publish_messages(
     *,
     bulk: bool = False,
     on_result: Callable[[Result], None] | None = None,
+    cases: Collection[str] | None = None,
 ) -> list[Result]:
     """Publish messages in order, one confirm each (or per queue through ``publish_many`` when
     ``bulk``); stops at the first failure, which is the last result."""
@@ -145,7 +146,8 @@ def publish_messages(
     else:
         steps = [Step(sent.name, _expectation(sent), _sending(sent)) for sent in messages]
     publication = _Publication(publisher)
-    runner = Runner(publication.one, deliver_all=publication.all, on_result=on_result, stop_on_failure=True)
+    runner = Runner(publication.one, deliver_all=publication.all, on_result=on_result, stop_on_failure=True,
+                    only=cases)
     return runner.run(steps)
 
 
@@ -155,7 +157,8 @@ def run_scenario(
     options: ScenarioOptions | None = None,
     *,
     on_result: Callable[[Result], None] | None = None,
+    cases: Collection[str] | None = None,
 ) -> list[Result]:
     """Build a named scenario and publish it; see :func:`publish_messages`."""
     messages = scenario_messages(scenario, options)
-    return publish_messages(publisher, messages, bulk=SCENARIOS[scenario].bulk, on_result=on_result)
+    return publish_messages(publisher, messages, bulk=SCENARIOS[scenario].bulk, on_result=on_result, cases=cases)

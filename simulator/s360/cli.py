@@ -12,6 +12,7 @@ import requests
 from .. import options
 from ..runner import Console
 from .auth import Auth
+from .cases import GOOD_CASES, MALFORMATIONS
 from .payload import CHANNEL, DEFAULT_BATCH_SIZE, DEFAULT_INTERVAL_MINUTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_REPOSTS
 from .platform import CompressedClock
 from .scenarios import LINE, SCENARIOS, run_scenario
@@ -48,12 +49,17 @@ def add_cli(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help="the receiver's body limit, for the oversize-batch case")
+    options.add_case_options(parser)
     parser.set_defaults(run=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run the chosen scenario; exit 1 when any answer differs from what a correct receiver gives."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.list_cases:
+        return options.list_cases(GOOD_CASES, MALFORMATIONS)
+    if (code := options.unknown_cases(args.case, GOOD_CASES, MALFORMATIONS)) is not None:
+        return code
     try:
         clock = CompressedClock(args.speed)
     except ValueError as exc:
@@ -65,7 +71,7 @@ def run_cli(args: argparse.Namespace) -> int:
             args.url, auth=args.auth, scenario=args.scenario, products=args.products, batch_size=args.batch_size,
             interval_minutes=args.interval_minutes, max_reposts=args.max_reposts, runs=args.runs,
             clock=clock, seed=args.seed, max_body_bytes=args.max_body_bytes,
-            ca_bundle=options.ca_bundle(args), on_result=Console(LINE).show,
+            ca_bundle=options.ca_bundle(args), on_result=Console(LINE).show, cases=args.case,
         )
     except requests.RequestException as exc:
         return options.cannot_reach(CHANNEL, args.url, exc)

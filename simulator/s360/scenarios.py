@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from ..core import Expectation, Registry, Request, Result
@@ -62,6 +62,11 @@ def _malformed(scenario: _Scenario) -> None:
     scenario.send_cases(MALFORMATIONS)
 
 
+def _cases(scenario: _Scenario) -> None:
+    scenario.send_cases(GOOD_CASES)
+    scenario.send_cases(MALFORMATIONS)
+
+
 def _schedule(scenario: _Scenario) -> None:
     scenario.platform.run_every(scenario.generator, scenario.runs)
 
@@ -71,6 +76,7 @@ SCENARIOS: dict[str, tuple[Callable[[_Scenario], None], ...]] = {
     "malformed": (_malformed,),
     "all": (_conforming, _malformed),
     "schedule": (_schedule,),
+    "cases": (_cases,),  # --case NAME: the named cases alone
 }
 
 
@@ -90,14 +96,16 @@ def run_scenario(
     ca_bundle: str | bool = True,
     timeout: float = 120.0,
     on_result: Callable[[Result], None] | None = None,
+    cases: Collection[str] | None = None,
 ) -> list[Result]:
     """Send a scenario to a receiver the way S-360 would; one :class:`Result` per request, in order.
 
     ``conforming``: the good cases, then one run of a generated inventory of ``products`` products with
     the platform's batching and re-posts; ``malformed``: every malformation that applies to ``auth``;
     ``all``: both; ``schedule``: ``runs`` runs M minutes apart with some products changing in between.
+    ``cases``: only those named cases, no inventory run.
     """
-    steps = SCENARIOS[scenario]
+    steps = SCENARIOS["cases" if cases else scenario]
     auth = auth or Auth()
     generator = ProductGenerator(seed, products)
     # The cases' products get ids above the whole inventory, so they never overwrite one of its products.
@@ -108,7 +116,7 @@ def run_scenario(
         base_url, auth=auth, batch_size=batch_size, interval_minutes=interval_minutes,
         max_reposts=max_reposts, clock=clock, ca_bundle=ca_bundle, timeout=timeout,
     ) as platform:
-        runner = Runner(HttpDelivery(platform.sender, measure=count_products), on_result=on_result)
+        runner = Runner(HttpDelivery(platform.sender, measure=count_products), on_result=on_result, only=cases)
         scenario_state = _Scenario(platform, generator, context, runs, runner)
         platform.on_attempt = scenario_state.on_attempt
         for step in steps:

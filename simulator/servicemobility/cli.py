@@ -13,6 +13,7 @@ import requests
 
 from .. import options
 from ..runner import Console
+from .cases import GOOD_CASES, MALFORMATIONS
 from .payload import CHANNEL
 from .platform import ServiceMobilityPlatform
 from .scenarios import LINE, SCENARIOS, run_scenario
@@ -42,11 +43,16 @@ def add_cli(subparsers: Any) -> None:
                         help="generated InventoryUsage events after the good cases (default 3)")
     parser.add_argument("--seed", type=int,
                         help="seed of the generated events (default: a fresh one, printed)")
+    options.add_case_options(parser)
     parser.set_defaults(run=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run the chosen scenario; exit 1 when any answer differs from what a correct receiver gives."""
+    if args.list_cases:
+        return options.list_cases(GOOD_CASES, MALFORMATIONS)
+    if (code := options.unknown_cases(args.case, GOOD_CASES, MALFORMATIONS)) is not None:
+        return code
     claims = {"audience": args.audience, "issuer": args.issuer}
     signer: TokenSigner | None = None
     try:
@@ -66,8 +72,9 @@ def run_cli(args: argparse.Namespace) -> int:
     print(f"servicemobility → {args.url}  scenario={args.scenario} seed={seed} tokens: {tokens}")
     with ServiceMobilityPlatform(args.url, signer=signer, ca_bundle=options.ca_bundle(args)) as platform:
         try:
-            results = run_scenario(platform, args.scenario, events=args.events, seed=seed,
-                                   evaluates_tokens=signer is not None, on_result=Console(LINE).show)
+            results = run_scenario(platform, "all" if args.case else args.scenario, events=args.events, seed=seed,
+                                   evaluates_tokens=signer is not None, on_result=Console(LINE).show,
+                                   cases=args.case)
         except requests.RequestException as exc:
             return options.cannot_reach(CHANNEL, args.url, exc)
     return Console.summary(results, "requests")

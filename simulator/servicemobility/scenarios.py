@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Final
 
 from ..core import Request, Result
@@ -63,6 +63,7 @@ def run_scenario(
     evaluates_tokens: bool | None = None,
     signer: TokenSigner | None = None,
     on_result: Callable[[Result], None] | None = None,
+    cases: Collection[str] | None = None,
 ) -> list[Result]:
     """Send a scenario (``conforming``, ``malformed`` or ``all``) and return one Result per request.
 
@@ -76,7 +77,7 @@ def run_scenario(
         evaluates_tokens = platform.signer is not None
     ctx = SMCaseContext.for_signer(case_signer, seed=seed, paths=platform.paths, evaluates_tokens=evaluates_tokens)
     runner = Runner(HttpDelivery(platform.sender, measure=event_shape, remarks=answer_problems),
-                    on_result=on_result)
+                    on_result=on_result, only=cases)
     for plan in SCENARIOS[scenario]:
         runner.run(plan(ctx, events))
     return runner.results

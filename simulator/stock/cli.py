@@ -10,6 +10,7 @@ import requests
 from .. import options
 from ..http import parse_header_lines
 from ..runner import Console
+from .cases import GOOD_CASES, MALFORMATIONS
 from .payload import CHANNEL, DEFAULT_MAX_BODY_BYTES
 from .platform import StockPlatform
 from .scenarios import LINE, SCENARIOS, run_scenario
@@ -32,17 +33,22 @@ def add_cli(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-body-bytes", type=options.positive, default=DEFAULT_MAX_BODY_BYTES,
                         help="the receiver's body limit; the oversize case exceeds it")
+    options.add_case_options(parser)
     parser.set_defaults(run=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run the chosen scenario; exit 1 when any answer differs from what a correct receiver gives."""
+    if args.list_cases:
+        return options.list_cases(GOOD_CASES, MALFORMATIONS)
+    if (code := options.unknown_cases(args.case, GOOD_CASES, MALFORMATIONS)) is not None:
+        return code
     platform = StockPlatform(args.url, credentials=parse_header_lines(args.header),
                              ca_bundle=options.ca_bundle(args))
     try:
-        results = run_scenario(platform, args.scenario, rows=args.rows, deltas=args.deltas,
+        results = run_scenario(platform, "all" if args.case else args.scenario, rows=args.rows, deltas=args.deltas,
                                delta_rows=args.delta_rows, seed=args.seed, max_body_bytes=args.max_body_bytes,
-                               on_result=Console(LINE).show)
+                               on_result=Console(LINE).show, cases=args.case)
     except requests.RequestException as exc:
         return options.cannot_reach(CHANNEL, args.url, exc)
     finally:

@@ -3,7 +3,7 @@ each answer checked against what a correct receiver gives."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from ..core import Expectation, Request, Result
 from ..runner import HttpDelivery, LineFormat, Runner, Step, case_step
@@ -72,6 +72,7 @@ def run_scenario(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     case_rows: int = 3,
     on_result: Callable[[Result], None] | None = None,
+    cases: Collection[str] | None = None,
 ) -> list[Result]:
     """Send a scenario's pushes in order and collect each answer; ``on_result`` sees each as it comes."""
     if scenario not in SCENARIOS:
@@ -80,5 +81,6 @@ def run_scenario(
     steps = plan(scenario, StockGenerator(seed), platform, rows=rows, deltas=deltas, delta_rows=delta_rows,
                  case_rows=case_rows, max_body_bytes=max_body_bytes)
     large = len(steps) > 20 or max(rows, delta_rows) >= 10_000
-    runner = Runner(HttpDelivery(platform.sender), on_result=on_result, progress="push" if large else None)
+    runner = Runner(HttpDelivery(platform.sender), on_result=on_result, progress="push" if large else None,
+                    only=cases)
     return runner.run(steps)

@@ -1,0 +1,18 @@
+"""ERP consumers that each break one rule."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from receiver.amqp import Consumer
+from receiver.channels.erp import Notification
+from receiver.web import Receipt
+from tests.mutants import mutant
+
+
+@mutant("drops-poison", "erp.poison-dead-lettered",
+        "acknowledges a message it can never process (so it is lost) instead of dead-lettering it")
+class DropsPoison(Consumer):
+    def _store_batch(self, notifications: list[Notification]) -> list[Receipt]:
+        return [dataclasses.replace(r, outcome="accepted") if r.outcome == "rejected" else r
+                for r in super()._store_batch(notifications)]
