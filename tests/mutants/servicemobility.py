@@ -10,7 +10,7 @@ from flask import Flask, request
 from receiver.config import Config
 from receiver.errors import InvalidPayload
 from receiver.storage import Store
-from tests.mutants import mutant
+from tests.mutants import NOT_COVERED, mutant
 
 
 @mutant("requires-time", "servicemobility.optional-attributes",
@@ -28,3 +28,13 @@ def _requires_time(app: Flask, store: Store, config: Config) -> None:
                                      problems=[{"path": ["time"], "message": "Missing."}])
         return None
 
+
+
+NOT_COVERED.update(dict.fromkeys((
+    "servicemobility.success",
+    "servicemobility.invalid-logon",
+    "servicemobility.token-times",
+    "servicemobility.exp-required",
+    "servicemobility.malformed",
+    "servicemobility.duplicate",
+), "no mutant written yet"))
