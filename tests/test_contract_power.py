@@ -137,3 +137,9 @@ def test_every_rule_the_suite_states_has_a_receiver_that_breaks_it() -> None:
     covered = {mutant.rule for mutant in MUTANTS.values()}
     assert not covered - set(RULES), f"mutants of rules the suite does not state: {covered - set(RULES)}"
     assert set(RULES) - covered == set(NOT_COVERED), sorted(set(RULES) - covered - set(NOT_COVERED))
+
+
+def test_the_readme_states_how_many_rules_are_covered() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    covered = len(RULES) - len(NOT_COVERED)
+    assert f"**{covered} of the suite's {len(RULES)} rules** have such a receiver ({len(MUTANTS)} mutants)" in readme
