@@ -46,7 +46,7 @@ def github_contract_step() -> tuple[dict[str, Any], str]:
     workflow = yaml.safe_load((DOCS / "github-actions.yml").read_text(encoding="utf-8"))
     steps = workflow["jobs"]["contract"]["steps"]
     [step] = [s for s in steps if s.get("name") == "Run the contract suite"]
-    secrets = {name: "${{ secrets.%s }}" % name for name in SECRETS}
+    secrets = {name: "${{ secrets." + name + " }}" for name in SECRETS}
     assert {k: v for k, v in step["env"].items() if k in SECRETS} == secrets  # secrets come from secrets
     return {k: v for k, v in step["env"].items() if k not in SECRETS}, step["run"]
 
