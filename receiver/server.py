@@ -17,7 +17,7 @@ from .app import create_app
 from .config import Config
 from .errors import ConfigError
 from .storage import Store
-from .worker import ReceiverWorker, deferred_handshake_context
+from .worker import AccessLog, ReceiverWorker, deferred_handshake_context
 
 AppFactory = Callable[[Config], Flask]
 
@@ -46,6 +46,7 @@ class ReceiverServer(BaseApplication):
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",
+            "logger_class": AccessLog,
             "proc_name": "inventory-receiver",
             "control_socket_disable": True,  # no runtime management socket: the kit never uses one
         }

@@ -10,7 +10,8 @@ idle holds a greenlet, never a thread the others need) with a deadline on every 
   applied) on ``environ["gunicorn.socket"]``, a gevent socket whose timeouts are cooperative.
 
 The worker also answers gunicorn's own refusals (a malformed request line, 414, 431, 501, …) with the
-receiver's JSON error envelope instead of gunicorn's HTML page.
+receiver's JSON error envelope instead of gunicorn's HTML page. ``AccessLog`` keeps query strings out of
+the access log: a sender's ``?token=`` must never land in a log.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import gevent
 from gunicorn import util
+from gunicorn.glogging import Logger
 from gunicorn.http import errors as http_errors
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.ggevent import GeventWorker
@@ -198,3 +200,17 @@ def _cooperative_psycopg() -> None:
     waiting: Any = sys.modules.get("psycopg.waiting")
     if waiting is not None and waiting.wait is getattr(waiting, "wait_c", None) and waiting._is_select_patched():
         waiting.wait = waiting.wait_poll
+
+
+class AccessLog(Logger):
+    """gunicorn's logger, with every query string in the access log masked (``GET /path?*** HTTP/1.1``)."""
+
+    MASKED = ("r", "q", "f", "{referer}i", "{raw_uri}e", "{query_string}e", "{http_referer}e")
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: timedelta) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in self.MASKED:
+            value = atoms.get(key)
+            if isinstance(value, str) and value:
+                atoms[key] = "***" if key in ("q", "{query_string}e") else mask_query(value)
+        return atoms

@@ -1,6 +1,6 @@
 """The server's edge, with raw sockets against the real ``inventory-receiver serve`` (HTTPS): what the server
-itself refuses is answered with the receiver's JSON error envelope and the right status, and each phase of a
-connection has its deadline."""
+itself refuses is answered with the receiver's JSON error envelope and the right status, each phase of a
+connection has its deadline, and no query string reaches the log."""
 
 from __future__ import annotations
 
@@ -134,6 +134,27 @@ def test_a_kept_alive_connection_is_closed_when_no_next_request_comes(receiver: 
 
 def test_a_normal_request_is_served_after_all_that(receiver: RunningReceiver) -> None:
     assert requests.get(f"{receiver.url}/healthz", verify=str(receiver.ca), timeout=10).status_code == 200
+
+
+def test_no_query_string_reaches_the_log(receiver: RunningReceiver) -> None:
+    secrets = [f"query-secret-{n}" for n in range(5)]
+    verify = str(receiver.ca)
+    requests.get(f"{receiver.url}/healthz?token={secrets[0]}", verify=verify, timeout=10)
+    requests.post(f"{receiver.url}/stock-push?{secrets[1]}", data=b"{}", headers=STOCK_HEADERS, verify=verify,
+                  timeout=10)
+    requests.get(f"{receiver.url}/healthz", headers={"Referer": f"https://sender.example/x?key={secrets[2]}"},
+                 verify=verify, timeout=10)
+    with connect(receiver) as sock:  # refused by the server itself, the query still in its request line
+        sock.sendall(f"GET /x?token={secrets[3]} HTTP/1.1 junk\r\n\r\n".encode())
+        assert_envelope(read_all(sock), 400)
+    with connect(receiver) as sock:
+        sock.sendall(f"GET /x?token={secrets[4]} HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n".encode())
+        assert_envelope(read_all(sock), 400)
+    time.sleep(0.5)  # the access log is written after the answer
+    log = receiver.log_text()
+    assert '"GET /healthz?*** HTTP/1.1" 200' in log  # the request is logged, its query masked
+    for secret in secrets:
+        assert secret not in log
 
 
 @pytest.mark.parametrize("text, masked", [
