@@ -100,22 +100,43 @@ _rule("stock.older-never-wins", SHOULD, "an older change never overwrites a newe
 _rule("stock.replay-changes-nothing", SHOULD, "a push received again changes nothing", decision="stock-5")
 
 # --- S-360 inventory webhook ------------------------------------------------------------------------
-_rule("s360.exactly-200", MUST, "a batch is accepted with exactly 200 (anything else makes the platform re-post)",
-      document="If the remove system answers a value different than 200, the data will be reposted N times "
-               "(By default, N=12) before giving up.", decision="s360-2")
-_rule("s360.auth", MUST, "wrong credentials for the interface's mode are refused",
+S360_REPOST = ("If the remove system answers a value different than 200, the data will be reposted N times "
+               "(By default, N=12) before giving up.")
+S360_WHOLE = "This webhook publishes the whole inventory, whatever the state of the product."
+_rule("s360.exactly-200", MUST, "every batch it accepts is answered exactly 200, never 201, 202 or 204, whether or "
+      "not the batch changed anything", document=S360_REPOST, decision="s360-2")
+_rule("s360.full-batch", MUST, "a full batch, P=1000 products the size of the document's example, is accepted and "
+      "every product of it stored", document="Enter P into the Batch size field. (default value: 1000)",
+      decision="s360-1")
+_rule("s360.any-state", MUST, "products are accepted and stored whatever their state", document=S360_WHOLE)
+_rule("s360.nothing-removed", MUST, "a product stays held when a later batch does not carry it",
+      document="This webhook publishes JSON data describing the products of the catalog which changed since last "
+               "synchronization.", decision="s360-1")
+_rule("s360.auth", MUST, "wrong credentials for the interface's mode are refused, and nothing of their batch stored",
       document="Choose the authentication mode : NONE, BASIC_AUTH, API_KEY", decision="s360-6")
 _rule("s360.auth-401", SHOULD, "wrong credentials are 401", decision="s360-6")
-_rule("s360.invalid-batch", SHOULD, "a batch with an invalid product is refused whole: nothing applied",
-      decision="s360-5")
+_rule("s360.api-key-hyphen", SHOULD, "with API_KEY, -x-api-key and x-api-key name the same header", decision="s360-6")
+_rule("s360.refused-then-accepted", SHOULD, "a batch refused for its credentials is applied when posted again with "
+      "the right ones", decision="s360-6")
+_rule("s360.invalid-batch", SHOULD, "a batch with an invalid product, first, middle or last, is refused whole: "
+      "nothing of it applied", decision="s360-5")
 _rule("s360.status-codes", SHOULD, "a refusal has its status: 400, 413, 415 or 422", decision="s360-5")
-_rule("s360.batches-accepted", SHOULD, "empty, minimal, full and odd batches the platform may send are accepted",
-      decision="s360-1")
-_rule("s360.repost-changes-nothing", SHOULD, "a re-posted batch changes nothing",
-      document="This webhook publishes the whole inventory, whatever the state of the product.", decision="s360-2")
-_rule("s360.stored-by-id", SHOULD, "each product is stored by id with the full document the latest post sent",
+_rule("s360.batches-accepted", SHOULD, "an empty batch, and a batch sent as application/json; charset=UTF-8, are "
+      "accepted", decision="s360-1")
+_rule("s360.minimal-products", SHOULD, "products with fewer fields than the example, down to id and code alone, are "
+      "accepted and stored as sent", decision="s360-4")
+_rule("s360.unknown-fields-kept", SHOULD, "unknown fields, at the top of a product and nested, are in the stored "
+      "document", decision="s360-4")
+_rule("s360.id-64-bit", SHOULD, "ids from -2^63 to 2^63-1 are accepted and stored exactly, each apart from its "
+      "neighbour", decision="s360-3")
+_rule("s360.stored-by-id", SHOULD, "each product is stored by id, not by code, with its full document as sent",
       decision="s360-3")
-_rule("s360.unknown-fields-kept", SHOULD, "unknown fields are in the stored document", decision="s360-4")
+_rule("s360.latest-document", SHOULD, "the stored document is the one the latest post sent, wherever the product "
+      "sits in its batch", decision="s360-3")
+_rule("s360.change-tracked", SHOULD, "a product is recorded changed exactly when its document changed as JSON (key "
+      "order and whitespace are no change)", decision="s360-3")
+_rule("s360.repost-changes-nothing", SHOULD, "a re-posted batch changes nothing", document=S360_WHOLE,
+      decision="s360-2")
 
 # --- ServiceMobility webhooks -----------------------------------------------------------------------
 _rule("servicemobility.success", MUST, "a conforming event is answered 200",
