@@ -104,7 +104,10 @@ class TokenSigner:
 
     def sign(self, claims: Mapping[str, Any], *, key: str | bytes | None = None) -> str:
         """Sign any claims with this signer's algorithm (and its key, unless another is given)."""
-        return jwt.encode(dict(claims), self.key if key is None else key, algorithm=self.algorithm)
+        signing: str | bytes | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = self.key if key is None else key
+        if key is None and isinstance(self._private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            signing = self._private_key  # loaded once: parsing the PEM for every token is slow
+        return jwt.encode(dict(claims), signing, algorithm=self.algorithm)
 
     def token(self, *, age: timedelta = timedelta(0)) -> str:
         """A valid token issued ``age`` ago (the platform re-uses the token of the triggering API call)."""
