@@ -32,9 +32,14 @@ def _requires_time(app: Flask, store: Store, config: Config) -> None:
 
 NOT_COVERED.update(dict.fromkeys((
     "servicemobility.success",
+    "servicemobility.stored",
+    "servicemobility.trailing-slash",
     "servicemobility.invalid-logon",
     "servicemobility.token-times",
     "servicemobility.exp-required",
     "servicemobility.malformed",
+    "servicemobility.status-codes",
     "servicemobility.duplicate",
+    "servicemobility.duplicate-key",
+    "servicemobility.refused-not-duplicate",
 ), "no mutant written yet"))
