@@ -185,6 +185,18 @@ def test_wrong_audience_and_issuer_differ_only_in_that_claim() -> None:
                        options={"verify_exp": False})
 
 
+def test_an_embedded_jwk_token_verifies_only_with_its_own_key() -> None:
+    signer = hs_signer()
+    token = attack("jwt-embedded-jwk", ctx_for(signer))
+    assert token is not None
+    header, claims = parts(token)
+    assert header["alg"] == "RS256" and header["jwk"]["kty"] == "RSA" and claims["email"] == signer.email
+    jwt.decode(token, jwt.PyJWK(header["jwk"]).key, algorithms=["RS256"],  # what a receiver trusting it does
+               options={"verify_exp": False})
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        jwt.decode(token, SECRET, algorithms=["HS256"])
+
+
 def test_missing_and_garbage_tokens() -> None:
     ctx = ctx_for(hs_signer())
     assert attack("jwt-missing", ctx) is None
@@ -198,7 +210,7 @@ def test_token_attacks_apply_only_when_the_receiver_evaluates_tokens(rsa_pem: st
     hs_ctx = ctx_for(hs_signer())
     rs_ctx = ctx_for(sm.TokenSigner.from_private_key_pem(rsa_pem, issuer="urn:servicemobility"))
     jwt_cases = {name for name in sm.MALFORMATIONS.names() if name.startswith("jwt-")}
-    assert set(sm.TOKEN_CASES) == jwt_cases and len(jwt_cases) == 11
+    assert set(sm.TOKEN_CASES) == jwt_cases and len(jwt_cases) == 12
     assert not any(sm.applies(name, rs_ctx, evaluates_tokens=False) for name in jwt_cases)
     assert all(sm.applies(name, rs_ctx, evaluates_tokens=True) for name in jwt_cases)
     assert {name for name in jwt_cases if not sm.applies(name, hs_ctx, evaluates_tokens=True)} == {

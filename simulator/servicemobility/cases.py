@@ -22,7 +22,14 @@ from ..core import Case, Expectation, Registry, Request, encode_json
 from ..http import Delivery
 from .generator import EventFactory, derived_id, derived_seed
 from .payload import CHANNEL, TYPES, default_path, event_request, path_for, rfc3339
-from .tokens import TokenSigner, as_bytes, hs256_token, throwaway_private_key_pem, unsigned_token
+from .tokens import (
+    TokenSigner,
+    as_bytes,
+    embedded_jwk_token,
+    hs256_token,
+    throwaway_private_key_pem,
+    unsigned_token,
+)
 
 
 @dataclass(frozen=True)
@@ -447,6 +454,8 @@ _register_token_case(
     "jwt-hs256-signed-with-rsa-public-key",
     "Key confusion: HS256 with the PEM of the receiver's public key as the HMAC secret.",
     _key_confusion_token, requires="public-key")
+_register_token_case("jwt-embedded-jwk", "A token signed (RS256) by a key of its own, carried in its header as jwk.",
+                     lambda ctx: embedded_jwk_token(ctx.signer.claims()))
 _register_token_case("jwt-expired", "A token whose exp passed 2 hours ago.",
                      lambda ctx: ctx.signer.token(age=ctx.signer.lifetime + _TWO_HOURS))
 _register_token_case("jwt-future-iat", "A token issued (iat) 2 hours in the future.",
