@@ -150,15 +150,18 @@ def throwaway_private_key_pem(algorithm: str, purpose: str) -> str:
     ).decode("ascii")
 
 
+@functools.cache
+def _embedded_key() -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key, RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+
+
 def embedded_jwk_token(claims: Mapping[str, Any]) -> str:
     """RS256 signed with a key of the token's own, whose public half rides in the header as ``jwk``
     (RFC 7515 §4.1.3): a receiver that takes the key from the token accepts anything."""
-    from jwt.algorithms import RSAAlgorithm
-
-    pem = throwaway_private_key_pem("RS256", "embedded-jwk")
-    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    key, jwk = _embedded_key()
     return jwt.encode(dict(claims), key, algorithm="RS256", headers={"jwk": jwk})
 
 
