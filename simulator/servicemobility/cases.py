@@ -221,21 +221,22 @@ def _duplicate_id(ctx: SMCaseContext) -> tuple[Request, ...]:
 
 
 def _changed_row(ctx: SMCaseContext, event: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """The same source and id with other data, as a later webhook run would send: a new ``time``, and row
-    ``index`` modified later, with a higher rowver."""
+    """The same source and id with other data, as a later export would send it: its own ``time``, and row
+    ``index`` modified now, with a rowver above every other."""
     again = copy.deepcopy(dict(event))
-    later = ctx.signer.now() + timedelta(minutes=15)
-    again["time"] = rfc3339(later)
-    row = again["data"]["rows"][index]
-    row["rowver"] = f"0x{int(again['data']['rowver'], 16) + 1 + index:016X}"
-    row[again["type"]]["ModifiedUTC"] = rfc3339(later)
+    now = ctx.signer.now()
+    again["time"] = rfc3339(now)
+    data = again["data"]
+    row = data["rows"][index]
+    row["rowver"] = data["rowver"] = f"0x{int(data['rowver'], 16) + 1:016X}"
+    row[again["type"]]["ModifiedUTC"] = rfc3339(now)
     return again
 
 
 @GOOD_CASES.register(
     "duplicate-id-other-data",
-    "An event, then two with the same source and id but other data (a later time, and its first row, then "
-    "its last row, modified again): 200 each time, the first one's data held." + EVERY_PATH,
+    "An event, then two with the same source and id but other data (its first row, then its last row, "
+    "modified again): 200 each time, the first one's data held." + EVERY_PATH,
     DUPLICATE_200)
 def _duplicate_id_other_data(ctx: SMCaseContext) -> tuple[Request, ...]:
     events: Events = []
