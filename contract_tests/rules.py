@@ -139,20 +139,32 @@ _rule("s360.repost-changes-nothing", SHOULD, "a re-posted batch changes nothing"
       decision="s360-2")
 
 # --- ServiceMobility webhooks -----------------------------------------------------------------------
-_rule("servicemobility.success", MUST, "a conforming event is answered 200",
-      document="On success, an HTTP response code of 200 must be returned.")
-_rule("servicemobility.invalid-logon", MUST, "a bad token is 401 Invalid Logon (when tokens are evaluated)",
-      document="401 Invalid Logon.", decision="sm-2")
-_rule("servicemobility.token-times", SHOULD, "a token issued or valid only in the future is refused",
-      decision="sm-5")
-_rule("servicemobility.exp-required", SHOULD, "a token without exp is refused", decision="sm-2")
+_rule("servicemobility.success", MUST, "a conforming event of each of the nine types, on its own path, is "
+      "answered 200", document="On success, an HTTP response code of 200 must be returned.")
+_rule("servicemobility.stored", MUST, "an accepted event of each of the nine types is stored under its (source, "
+      "id): its type, and every row of data in the order sent",
+      document="200 OK. The Inventory Usage request was received successfully.", decision="sm-6")
+_rule("servicemobility.trailing-slash", SHOULD, "each path without its trailing slash is answered 200 too (not "
+      "redirected), and the event stored", decision="sm-6")
+_rule("servicemobility.invalid-logon", MUST, "a bad token is refused with 401 on every path, and nothing is "
+      "stored (when tokens are evaluated)", document="401 Invalid Logon.", decision="sm-2")
+_rule("servicemobility.token-times", SHOULD, "a token issued or valid only in the future is refused (401), "
+      "nothing stored", decision="sm-5")
+_rule("servicemobility.exp-required", SHOULD, "a token without exp is refused (401), nothing stored",
+      decision="sm-2")
 _rule("servicemobility.optional-attributes", SHOULD, "an event without time, datacontenttype, action or subject is "
-      "accepted and stored", decision="sm-4")
-_rule("servicemobility.malformed", SHOULD, "a malformed event is refused with a JSON description, nothing stored",
-      decision="sm-3")
+      "accepted and stored, on every path", decision="sm-4")
+_rule("servicemobility.malformed", SHOULD, "a malformed event is refused with a 4xx and a JSON description, on "
+      "every path and whichever row is broken; nothing of it is stored", decision="sm-3")
+_rule("servicemobility.status-codes", SHOULD, "a refusal has its status: 400 not JSON, 422 a JSON body that "
+      "breaks the envelope or its data", decision="sm-3")
 _rule("servicemobility.duplicate", MUST, "an event with a (source, id) already received is disregarded: 200, "
-      "nothing changed", document="ID representing this unique payload. Subsequent requests with duplicate IDs "
-      "should be disregarded.", decision="sm-1")
+      "the stored event unchanged, on every path", document="ID representing this unique payload. Subsequent "
+      "requests with duplicate IDs should be disregarded.", decision="sm-1")
+_rule("servicemobility.duplicate-key", SHOULD, "the same id from another source is another event: accepted and "
+      "stored beside the first", decision="sm-1")
+_rule("servicemobility.refused-not-duplicate", SHOULD, "an event refused (401, 422) and sent again correctly is "
+      "accepted and stored, not disregarded as a duplicate", decision="sm-1")
 
 # --- ERP over AMQP ----------------------------------------------------------------------------------
 _rule("erp.ack-after-processing", MUST, "conforming messages are consumed and acknowledged",
