@@ -383,6 +383,16 @@ def test_wrong_content_type_sends_a_conforming_body_as_text() -> None:
     assert request.headers == {"Content-Type": "text/plain", **CREDENTIALS}
 
 
+@pytest.mark.parametrize("limit", [50_000, 4 * 1024 * 1024])
+def test_oversize_body_is_what_the_rows_encode_to(limit: int) -> None:
+    ctx = context(max_body_bytes=limit)
+    body = sent_by(MALFORMATIONS["oversize-body"], ctx).body
+    columns = json.loads(body)["data"]
+    rows = [{column: columns[column][i] for column in COLUMNS} for i in range(len(columns["connectorStockId"]))]
+    assert StockPush(rows).to_bytes() == body  # byte for byte what the platform's encoder writes
+    assert rows[:3] == ctx.push.rows and limit < len(body) < limit + 2_000
+
+
 def test_oversize_body_exceeds_the_limit_with_conforming_rows() -> None:
     ctx = context(max_body_bytes=50_000)
     request = sent_by(MALFORMATIONS["oversize-body"], ctx)
