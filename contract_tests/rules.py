@@ -75,29 +75,41 @@ def _rule(id: str, level: str, summary: str, *, document: str = "", decision: st
 
 
 # --- stock push ---------------------------------------------------------------------------------------
+ACCEPT_FORMAT = "The endpoint should accept data in format and scope as defined in the following."
 _rule("stock.ssl", MUST, "the endpoint is served over HTTPS", document="The connection should be SSL encrypted.")
-_rule("stock.post", MUST, "a conforming push is accepted with 200",
-      document="The endpoint should accept HTTP POST requests.")
-_rule("stock.format", MUST, "the document's own example and a push received again are accepted",
-      document="The endpoint should accept data in format and scope as defined in the following.",
-      decision="stock-2")
+_rule("stock.post", MUST, "a conforming push is accepted with 200, a large one too (half the body limit given to "
+      "the suite, at most 2 MiB)", document="The endpoint should accept HTTP POST requests.")
+_rule("stock.format", MUST, "the document's own example is accepted and stored as printed, and so are a null in "
+      "any descriptive column and text beyond ASCII", document=ACCEPT_FORMAT, decision="stock-2")
+_rule("stock.replay-accepted", MUST, "a push received again is accepted with 200", document=ACCEPT_FORMAT,
+      decision="stock-5")
 _rule("stock.credentials", MUST, "missing or wrong credential headers are refused",
       document="The endpoint should be secured with credentials. These credentials are provided as header fields.")
-_rule("stock.credentials-401", SHOULD, "missing or wrong credentials are 401 and store nothing", decision="stock-6")
-_rule("stock.db-action", MUST, "ADD adds, UPD updates, DEL removes the entry by its key",
+_rule("stock.credentials-401", SHOULD, "missing or wrong credentials are answered 401", decision="stock-6")
+_rule("stock.credentials-store-nothing", SHOULD, "nothing of a push with missing or wrong credentials is stored",
+      decision="stock-6")
+_rule("stock.db-action", MUST, "ADD adds, UPD updates, DEL removes the entry by its key, each row as sent and in "
+      "the order sent",
       document="The field dbAction contains the specification what has been changed: ADD Entry has been added "
                "to the database, DEL Entry has been removed from the database, UPD Entry has been updated in the "
                "database", decision="stock-5")
-_rule("stock.structural", SHOULD, "a push with a structural error is refused whole: nothing of it is applied",
-      decision="stock-4")
+_rule("stock.structural", SHOULD, "a push with a structural error in any row, first, middle or last, is refused "
+      "whole: nothing of it is applied", decision="stock-4")
 _rule("stock.status-codes", SHOULD, "a refusal has its status: 400, 413, 415 or 422", decision="stock-4")
-_rule("stock.alias", SHOULD, "internalStockId is read as connectorStockId", decision="stock-1")
-_rule("stock.dashes-and-case", SHOULD, "U+2011 and the other dashes are read as '-', codes case-insensitively",
-      decision="stock-2")
-_rule("stock.codes-kept", SHOULD, "unknown condition and unit codes and non-IATA locations are kept",
+_rule("stock.alias", SHOULD, "a push keyed by internalStockId is stored under those ids, as connectorStockId",
+      decision="stock-1")
+_rule("stock.dashes", SHOULD, "part numbers and dates written with U+2011 or another dash of the family are read "
+      "with '-', dates held as YYYY-MM-DD", decision="stock-2")
+_rule("stock.case", SHOULD, "condition, unit and dbAction are read case-insensitively: a lower-case upd updates, "
+      "a del deletes", decision="stock-2")
+_rule("stock.codes-kept", SHOULD, "unknown condition and unit codes and non-IATA locations are stored as sent",
       decision="stock-3")
-_rule("stock.older-never-wins", SHOULD, "an older change never overwrites a newer one", decision="stock-5")
-_rule("stock.replay-changes-nothing", SHOULD, "a push received again changes nothing", decision="stock-5")
+_rule("stock.length-quantity", SHOULD, "a fractional quantity of a length unit is stored exactly",
+      decision="stock-7")
+_rule("stock.older-never-wins", SHOULD, "an older change never overwrites a newer one: no late ADD or UPD brings "
+      "back a deleted entry, no late DEL removes a newer one", decision="stock-5")
+_rule("stock.replay-changes-nothing", SHOULD, "a push received again, the latest or an older one, changes nothing",
+      decision="stock-5")
 
 # --- S-360 inventory webhook ------------------------------------------------------------------------
 S360_REPOST = ("If the remove system answers a value different than 200, the data will be reposted N times "

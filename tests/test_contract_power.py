@@ -153,3 +153,15 @@ def test_the_readme_states_how_many_rules_are_covered() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     covered = len(RULES) - len(NOT_COVERED)
     assert f"**{covered} of the suite's {len(RULES)} rules** have such a receiver ({len(MUTANTS)} mutants)" in readme
+
+
+def test_the_contract_suite_fails_a_stock_receiver_served_over_plain_http(tmp_path: Path) -> None:
+    """stock.ssl has no mutant under the harness, which serves every mutant over HTTPS: the receiver that
+    breaks it is the reference served over plain HTTP, on a server of its own."""
+    config = {"storage": {"data_dir": str(tmp_path / "data")},
+              "stock": {"enabled": True, "credential_headers": {"X-Stock-Key": STOCK_KEY}}}
+    with running_receiver(config, tmp_path / "plain-http", tls=None) as server:
+        code, output, by_rule = run_contract(tmp_path, "--receiver-url", server.url, "--channels", "stock",
+                                             "--stock-header", f"X-Stock-Key: {STOCK_KEY}", "--rules", "stock.ssl")
+    assert code == 1 and by_rule.get("stock.ssl") == "failed", output[-3000:]
+    assert "is not an https:// URL" in output and "Traceback" not in output

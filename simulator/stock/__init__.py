@@ -14,6 +14,8 @@ from .cases import (
     MALFORMATIONS,
     NEEDS_CREDENTIALS,
     NOT_IN_BODY,
+    OTHER_DASHES,
+    ROW_CASES,
     StockCase,
     StockCaseContext,
     fixture_files,
@@ -32,11 +34,12 @@ from .payload import (
     example_request,
 )
 from .platform import StockPlatform
-from .scenarios import LINE, SCENARIOS, run_scenario
+from .scenarios import CASE_ROWS, LINE, SCENARIOS, run_scenario
 
 __all__ = [
-    "ACCEPTED", "CHANNEL", "COLUMNS", "DB_ACTIONS", "DEFAULT_MAX_BODY_BYTES", "GOOD_CASES", "IATA_LOCATIONS",
-    "JSON_HEADERS", "LINE", "MALFORMATIONS", "NEEDS_CREDENTIALS", "NOT_IN_BODY", "SCENARIOS", "TIMESTAMP_FORMAT",
-    "StockCase", "StockCaseContext", "StockGenerator", "StockPlatform", "StockPush", "add_cli", "example_request",
-    "fixture_files", "material_id", "run_cli", "run_scenario", "write_fixtures",
+    "ACCEPTED", "CASE_ROWS", "CHANNEL", "COLUMNS", "DB_ACTIONS", "DEFAULT_MAX_BODY_BYTES", "GOOD_CASES",
+    "IATA_LOCATIONS", "JSON_HEADERS", "LINE", "MALFORMATIONS", "NEEDS_CREDENTIALS", "NOT_IN_BODY", "OTHER_DASHES",
+    "ROW_CASES", "SCENARIOS", "TIMESTAMP_FORMAT", "StockCase", "StockCaseContext", "StockGenerator", "StockPlatform",
+    "StockPush", "add_cli", "example_request", "fixture_files", "material_id", "run_cli", "run_scenario",
+    "write_fixtures",
 ]
