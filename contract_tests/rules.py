@@ -77,11 +77,11 @@ def _rule(id: str, level: str, summary: str, *, document: str = "", decision: st
 # --- stock push ---------------------------------------------------------------------------------------
 ACCEPT_FORMAT = "The endpoint should accept data in format and scope as defined in the following."
 _rule("stock.ssl", MUST, "the endpoint is served over HTTPS", document="The connection should be SSL encrypted.")
-_rule("stock.post", MUST, "a conforming push is accepted with 200, a large one too (half the body limit given to "
-      "the suite, at most 2 MiB)", document="The endpoint should accept HTTP POST requests.")
+_rule("stock.post", MUST, "a conforming push is accepted with a 2xx, a large one too (half the body limit given to "
+      "the suite, at most 2 MiB)", document="The endpoint should accept HTTP POST requests.", decision="stock-8")
 _rule("stock.format", MUST, "the document's own example is accepted and stored as printed, and so are a null in "
       "any descriptive column and text beyond ASCII", document=ACCEPT_FORMAT, decision="stock-2")
-_rule("stock.replay-accepted", MUST, "a push received again is accepted with 200", document=ACCEPT_FORMAT,
+_rule("stock.replay-accepted", MUST, "a push received again is accepted with a 2xx", document=ACCEPT_FORMAT,
       decision="stock-5")
 _rule("stock.credentials", MUST, "missing or wrong credential headers are refused",
       document="The endpoint should be secured with credentials. These credentials are provided as header fields.")

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from contract_tests.report import check, check_accepted, check_refused, check_status
+from contract_tests.report import check, check_refused, check_status, check_success
 from contract_tests.rules import rule
 from contract_tests.targets import Probe, StockTarget
 from simulator.core import Case, Request
@@ -90,7 +90,7 @@ class Sent:
     def accepted(self) -> None:
         for n, delivery in enumerate(self.deliveries, start=1):
             push = f" (push {n} of {len(self.deliveries)})" if len(self.deliveries) > 1 else ""
-            check_accepted(self.what + push, delivery, case=self.again)
+            check_success(self.what + push, delivery, case=self.again)
 
 
 def send(stock: StockTarget, generator: StockGenerator, name: str, row: int = 0) -> Sent:
@@ -193,7 +193,7 @@ def accepted_and_stored(stock: StockTarget, probe: Probe, generator: StockGenera
 
 
 def push_ok(stock: StockTarget, push: StockPush, what: str) -> None:
-    check_accepted(what, stock.platform.push(push))
+    check_success(what, stock.platform.push(push))
 
 
 def later(push: StockPush, seconds: int, action: str) -> StockPush:
@@ -211,34 +211,34 @@ def test_the_connection_is_ssl_encrypted(stock: StockTarget, generator: StockGen
     url = stock.platform.sender.base_url
     check(urlparse(url).scheme == "https", f"{url} is not an https:// URL", expected="an HTTPS endpoint")
     delivery = stock.platform.push(generator.sample_push(1))  # the TLS handshake is verified by the sender
-    check_accepted("a conforming push over TLS", delivery)
+    check_success("a conforming push over TLS", delivery)
 
 
 @rule("stock.post")
-def test_a_conforming_push_is_accepted_with_200(stock: StockTarget, generator: StockGenerator) -> None:
+def test_a_conforming_push_is_accepted(stock: StockTarget, generator: StockGenerator) -> None:
     push = generator.sample_push(50)
-    check_accepted(f"a conforming push of {len(push)} rows", stock.platform.push(push))
+    check_success(f"a conforming push of {len(push)} rows", stock.platform.push(push))
 
 
 @rule("stock.post")
-def test_a_large_conforming_push_is_accepted_with_200(stock: StockTarget, generator: StockGenerator) -> None:
+def test_a_large_conforming_push_is_accepted(stock: StockTarget, generator: StockGenerator) -> None:
     sent = send(stock, generator, "large-push")
     size = len(sent.requests[0].body)
-    check_accepted(f"{sent.what}: {size} bytes, within the body limit given (--stock-max-body-bytes "
+    check_success(f"{sent.what}: {size} bytes, within the body limit given (--stock-max-body-bytes "
                    f"{stock.max_body_bytes})", sent.delivery, case=sent.again)
 
 
 @rule("stock.format")
 def test_the_documents_own_example_is_accepted(stock: StockTarget) -> None:
     delivery = stock.platform.send(example_request(stock.credentials))
-    check_accepted("the document's example, verbatim (U+2011 hyphens included)", delivery, case="document-example")
+    check_success("the document's example, verbatim (U+2011 hyphens included)", delivery, case="document-example")
 
 
 @rule("stock.format")
 @pytest.mark.probe
 def test_the_documents_own_example_is_stored_as_printed(stock: StockTarget, probe: Probe) -> None:
     request = example_request(stock.credentials)
-    check_accepted("the document's example, verbatim", stock.platform.send(request), case="document-example")
+    check_success("the document's example, verbatim", stock.platform.send(request), case="document-example")
     (row,) = rows_of(request)
     assert_held(probe, row, "the document's example: its entry as printed (U+2011 read as '-')", "document-example")
 
@@ -262,11 +262,11 @@ def test_nulls_and_non_ascii_text_are_stored_as_sent(stock: StockTarget, probe: 
 
 
 @rule("stock.replay-accepted")
-def test_a_push_received_again_is_accepted_with_200(stock: StockTarget, generator: StockGenerator) -> None:
+def test_a_push_received_again_is_accepted(stock: StockTarget, generator: StockGenerator) -> None:
     request = generator.sample_push(5).to_request(stock.credentials)
     first, again = stock.platform.send(request), stock.platform.send(request)
-    check_accepted("a conforming push", first)
-    check_accepted("the same push again", again)
+    check_success("a conforming push", first)
+    check_success("the same push again", again)
 
 
 # --- credentials ------------------------------------------------------------------------------------

@@ -316,3 +316,37 @@ def test_list_rules_prints_each_rule_with_its_sentence(tmp_path: Path) -> None:
     assert code == 0
     assert "stock.older-never-wins  [SHOULD]" in output and "decision stock-5 (decisions.md)" in output
     assert 'stock-push.rst: "The connection should be SSL encrypted."' in output
+
+
+def test_a_stock_receiver_answering_201_is_no_failure(tmp_path: Path, tls: TLSFiles) -> None:
+    """The stock document names no success status (decision stock-8): a receiver that answers its
+    pushes 201 Created, and stores them, passes every stock check the reference passes."""
+    from receiver import create_app
+    from receiver.config import from_mapping
+    from receiver.storage import Store
+
+    url = f"sqlite:///{tmp_path / 'created.db'}"
+    store = Store(url)
+    store.create_schema()
+    config = from_mapping({"storage": {"url": url}, "api": {"token": PROBE_TOKEN},
+                           "stock": {"enabled": True, "max_body_bytes": LIMIT,
+                                     "credential_headers": dict(line.split(": ") for line in CREDENTIALS)}})
+    app = create_app(config, store=store)
+    view = app.view_functions["stock_push"]
+
+    def created() -> Any:
+        answer, status = view()
+        return answer, 201 if status == 200 else status
+
+    app.view_functions["stock_push"] = created
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(tls.cert), str(tls.key)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"https://127.0.0.1:{port}"
+        code, output, _ = run_suite(tmp_path, *stock_args(base, tls.ca), "--state-probe", f"{base}/api",
+                                    "--state-probe-header", f"Authorization: Bearer {PROBE_TOKEN}")
+    finally:
+        server.shutdown()
+        store.dispose()
+    assert code == 0, output[-4000:]

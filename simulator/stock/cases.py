@@ -27,6 +27,7 @@ from .payload import (
     COLUMNS,
     DEFAULT_MAX_BODY_BYTES,
     JSON_HEADERS,
+    SUCCESS,
     TIMESTAMP_FORMAT,
     StockPush,
     example_request,
@@ -86,7 +87,7 @@ def _structural(status: int = 422) -> Expectation:
     return Expectation((status,), SPEC_STRUCTURE, "SHOULD")
 
 
-ACCEPTED = Expectation((200,), SPEC_ACCEPT, "SHOULD")
+ACCEPTED = Expectation(SUCCESS, SPEC_ACCEPT, "SHOULD")
 
 # Cases whose break is in the headers or the size, not in the body's content.
 NEEDS_CREDENTIALS = frozenset({"missing-credentials", "wrong-credentials", "one-credential-missing"})
@@ -333,7 +334,7 @@ def _one_credential_missing(ctx: StockCaseContext) -> tuple[Request, ...]:
 GOOD_CASES.register(
     "document-example", "the document's example body, verbatim (tabs, U+2011 hyphens, unit 'each', "
     "location 'Germany')",
-    Expectation((200,), "decision stock-2: \"The document's own example must be accepted exactly as printed\" "
+    Expectation(SUCCESS, "decision stock-2: \"The document's own example must be accepted exactly as printed\" "
                 "(U+2011 hyphens included)", "SHOULD"),
 )(lambda ctx: (example_request(ctx.credentials),))
 
@@ -349,7 +350,7 @@ def _large_push(ctx: StockCaseContext) -> tuple[Request, ...]:
 @GOOD_CASES.register(
     "add-then-update-same-push", "an entry added by one row, then updated one second after the push's last "
     "change by a row appended at its end",
-    Expectation((200,), 'decision stock-5: "ADD and UPD upsert by the key, DEL removes; an older change (by '
+    Expectation(SUCCESS, 'decision stock-5: "ADD and UPD upsert by the key, DEL removes; an older change (by '
                 '`timeStampEntry`) never overwrites a newer one"', "SHOULD"),
 )
 def _add_then_update(ctx: StockCaseContext) -> tuple[Request, ...]:
@@ -364,7 +365,7 @@ def _add_then_update(ctx: StockCaseContext) -> tuple[Request, ...]:
 @GOOD_CASES.register(
     "internalStockId-alias", "the key column named internalStockId (the text's name) instead of "
     "connectorStockId",
-    Expectation((200,), 'decision stock-1: "a column named `internalStockId` is accepted as an alias of '
+    Expectation(SUCCESS, 'decision stock-1: "a column named `internalStockId` is accepted as an alias of '
                 '`connectorStockId`."', "SHOULD"),
 )
 def _internal_stock_id(ctx: StockCaseContext) -> tuple[Request, ...]:
@@ -374,23 +375,23 @@ def _internal_stock_id(ctx: StockCaseContext) -> tuple[Request, ...]:
 
 GOOD_CASES.register(
     "unknown-condition-code", "one row's condition is ZZ, a code no table has (kept with a warning)",
-    Expectation((200,), SPEC_WARN, "SHOULD"),
+    Expectation(SUCCESS, SPEC_WARN, "SHOULD"),
 )(_set_one("condition", lambda _: "ZZ"))
 
 GOOD_CASES.register(
     "unknown-unit-code", "one row's unit is BAG, a unit of measure the document's tables do not list (kept "
     "with a warning)",
-    Expectation((200,), SPEC_WARN, "SHOULD"),
+    Expectation(SUCCESS, SPEC_WARN, "SHOULD"),
 )(_set_one("unit", lambda _: "BAG"))
 
 GOOD_CASES.register(
     "non-iata-location", "one row's location is 'Germany', as in the document's example",
-    Expectation((200,), SPEC_WARN, "SHOULD"),
+    Expectation(SUCCESS, SPEC_WARN, "SHOULD"),
 )(_set_one("location", lambda _: "Germany"))
 
 GOOD_CASES.register(
     "fractional-length-quantity", "one row is 12.5 FT of its part",
-    Expectation((200,), 'stock-push.rst: "quantity | integer | Quantity of parts (used if unit is '
+    Expectation(SUCCESS, 'stock-push.rst: "quantity | integer | Quantity of parts (used if unit is '
                 'length)"; decision stock-7: "a receiver keeps it exactly (12.5 FT is 12.5, not 12 or 13)"',
                 "SHOULD"),
 )(_change_one(lambda row: row.update(unit="FT", quantity=12.5)))
@@ -407,14 +408,14 @@ def _lowercase(rows: list[dict[str, Any]]) -> None:
 
 GOOD_CASES.register(
     "lowercase-codes", "condition, unit, location and dbAction in lower case in every row",
-    Expectation((200,), SPEC_CASE, "SHOULD"),
+    Expectation(SUCCESS, SPEC_CASE, "SHOULD"),
 )(_with_rows(_lowercase))
 
 
 @GOOD_CASES.register(
     "lowercase-upd-and-del", "a push adding entries, then one an hour later that deletes one of them (the "
     "context's row) and updates the others, with dbAction, condition and unit in lower case (del, upd)",
-    Expectation((200,), SPEC_CASE, "SHOULD"),
+    Expectation(SUCCESS, SPEC_CASE, "SHOULD"),
 )
 def _lowercase_upd_and_del(ctx: StockCaseContext) -> tuple[Request, ...]:
     later = []
@@ -438,7 +439,7 @@ OPTIONAL_COLUMNS = (
 
 GOOD_CASES.register(
     "nulls-in-optional-columns", "one row has null in every descriptive column: " + ", ".join(OPTIONAL_COLUMNS),
-    Expectation((200,), 'stock-push.rst example: "mroApprovalNo":[null] (a column may hold null); '
+    Expectation(SUCCESS, 'stock-push.rst example: "mroApprovalNo":[null] (a column may hold null); '
                 + SPEC_ACCEPT, "SHOULD"),
 )(_change_one(lambda row: row.update(dict.fromkeys(OPTIONAL_COLUMNS))))
 
@@ -446,7 +447,7 @@ GOOD_CASES.register(
 @GOOD_CASES.register(
     "update-to-null", "a push adding entries, then one a minute later updating them: the context's row with null "
     "in every descriptive column (its values cleared, not left as they were), the others with new values",
-    Expectation((200,), 'decision stock-5: "ADD and UPD upsert by the key"', "SHOULD"),
+    Expectation(SUCCESS, 'decision stock-5: "ADD and UPD upsert by the key"', "SHOULD"),
 )
 def _update_to_null(ctx: StockCaseContext) -> tuple[Request, ...]:
     later = []
@@ -468,7 +469,7 @@ NON_ASCII_TEXT = {"description": "Pompe à carburant, moteur n° 2", "mroName": 
 GOOD_CASES.register(
     "non-ascii-text", "one row's description, MRO, last operator and company written in French, German and "
     "Turkish letters (à, °, ü, Ş, ı)",
-    Expectation((200,), 'stock-push.rst: "The data is provided as a JSON string." (JSON text is Unicode: RFC 8259 '
+    Expectation(SUCCESS, 'stock-push.rst: "The data is provided as a JSON string." (JSON text is Unicode: RFC 8259 '
                 '§8.1)', "SHOULD"),
 )(_change_one(lambda row: row.update(NON_ASCII_TEXT)))
 
@@ -488,7 +489,7 @@ def _u2011(rows: list[dict[str, Any]]) -> None:
 GOOD_CASES.register(
     "u2011-hyphens", "every part number and date written with U+2011 non-breaking hyphens, as the "
     "document's example does",
-    Expectation((200,), 'decision stock-2: "it writes part numbers and dates with U+2011 (non-breaking hyphen), '
+    Expectation(SUCCESS, 'decision stock-2: "it writes part numbers and dates with U+2011 (non-breaking hyphen), '
                 'so the Unicode dash family"', "SHOULD"),
 )(_with_rows(_u2011))
 
@@ -507,7 +508,7 @@ def _other_dashes(rows: list[dict[str, Any]]) -> None:
 GOOD_CASES.register(
     "other-unicode-dashes", "part numbers and dates written with the other dashes of the family in turn: "
     "U+2010 hyphen, U+2012 figure dash, U+2013 en dash, U+2014 em dash, U+2015 horizontal bar, U+2212 minus",
-    Expectation((200,), 'decision stock-2: "is read as `-` in dates and codes before validating; a date is then '
+    Expectation(SUCCESS, 'decision stock-2: "is read as `-` in dates and codes before validating; a date is then '
                 'held as `YYYY-MM-DD`."', "SHOULD"),
 )(_with_rows(_other_dashes))
 
