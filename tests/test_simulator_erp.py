@@ -45,7 +45,7 @@ TURKISH = set("İıŞşĞğÜüÖöÇç")
 
 
 def _value_types(subscription: dict[str, Any]) -> list[str]:
-    return [t["valueType"] for t in subscription["characteristic"]]
+    return [t["valueType"] for t in subscription.get("characteristic") or subscription["properties"]]
 
 
 # -- generators ------------------------------------------------------------------------------
@@ -118,8 +118,45 @@ def test_update_is_a_later_state_of_the_same_object() -> None:
         later = gen.update(obj)
         assert later["id"] == obj["id"]
         assert later != obj
-        assert set(later) == set(obj)
+        assert set(later) - {"segment"} == set(obj) - {"segment"}
     assert gen.update(customer) is not customer and customer == ErpGenerator(4).customer()
+
+
+def test_updates_sometimes_drop_a_field_as_full_states_do() -> None:
+    gen = ErpGenerator(6)
+    customers = [gen.customer() for _ in range(30)]
+    subscriptions = [gen.subscription(c["id"]) for c in customers]
+    dropped = [obj for obj in customers + subscriptions if _paths(obj) - _paths(gen.update(obj))]
+    assert dropped and {"segment" in obj or "characteristic" in obj for obj in dropped} == {True}
+
+
+def _paths(value: Any, prefix: str = "") -> set[str]:
+    """Every key path of a document (list items by their name or position)."""
+    if isinstance(value, dict):
+        return {prefix} | {p for k, v in value.items() for p in _paths(v, f"{prefix}/{k}")}
+    if isinstance(value, list):
+        return {prefix} | {p for i, v in enumerate(value)
+                           for p in _paths(v, f"{prefix}/{v.get('name', i) if isinstance(v, dict) else i}")}
+    return {prefix}
+
+
+def test_a_replacement_changes_adds_and_drops_at_the_top_and_nested() -> None:
+    gen = ErpGenerator(7)
+    customer = gen.customer()
+    subscription = gen.subscription(customer["id"])
+    for obj in (customer, subscription):
+        later = gen.replacement(obj)
+        assert later["id"] == obj["id"] and later["status"] != obj["status"]
+        assert set(obj) - set(later) and set(later) - set(obj)  # a top-level field dropped, one added
+        nested_dropped = {p for p in _paths(obj) - _paths(later) if p.count("/") > 1}
+        nested_added = {p for p in _paths(later) - _paths(obj) if p.count("/") > 1}
+        assert nested_dropped and nested_added, (nested_dropped, nested_added)
+    later = gen.replacement(subscription)
+    names = {t["name"]: t["value"] for t in later["characteristic"]}
+    before = {t["name"]: t["value"] for t in subscription["characteristic"]}
+    assert set(before) - set(names) and set(names) - set(before)
+    assert any(names[n] != before[n] for n in set(names) & set(before))
+    assert later["engagedParty"] != subscription["engagedParty"]
 
 
 # -- malformations and fixtures --------------------------------------------------------------
@@ -162,7 +199,22 @@ BROKEN: dict[str, Callable[[bytes], bool]] = {
     "properties-instead-of-characteristic": lambda body: "characteristic" not in _json(body)
     and all(set(t) == {"name", "valueType", "value"} for t in _json(body)["properties"]),
     "value-does-not-parse": lambda body: {"name": "MONTAGE_DATE", "valueType": "Date", "value": "not a date"}
-    in _json(body)["characteristic"],
+    in _json(body)["characteristic"] and {"Date", "Float", "Integer", "Boolean"} <= set(_value_types(_json(body))),
+    "properties-beside-characteristic": lambda body: _json(body)["characteristic"] and _json(body)["properties"]
+    and not {t["name"] for t in _json(body)["characteristic"]} & {t["name"] for t in _json(body)["properties"]},
+    "subscription-valuetype-mixed-case": lambda body: {"string", "DATE", "float", "INTEGER", "boolean"}
+    <= set(_value_types(_json(body))),
+    "bag-odd-triplets": lambda body: any("valueType" not in t for t in _json(body)["characteristic"])
+    and any("name" not in t for t in _json(body)["characteristic"])
+    and any(not isinstance(t.get("value"), str) for t in _json(body)["characteristic"]),
+    "document-number-number": lambda body: type(_json(body)["documentNumber"]) is int,
+    "only-id": lambda body: set(_json(body)) == {"id"},
+    "null-properties": lambda body: len(_json(body)) > 2
+    and all(v is None for k, v in _json(body).items() if k != "id"),
+    "engaged-party-several": lambda body: len({p["id"] for p in _json(body)["engagedParty"]}) == 3,
+    "customer-passive": lambda body: _json(body)["status"] == "Passive" and "contactMedium" in _json(body),
+    "subscription-passive": lambda body: _json(body)["status"] == "Passive" and "engagedParty" in _json(body),
+    "turkish-text": lambda body: set("ÇĞİÖŞÜçğıöşü€🌷") <= set(body.decode("utf-8")),
 }
 
 
