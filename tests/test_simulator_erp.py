@@ -242,6 +242,15 @@ def test_malformation_fixture_matches_its_case(name: str) -> None:
     assert case.expect.statuses == ()  # AMQP has no status: the outcome is the expectation
 
 
+def test_the_contract_suite_checks_every_stored_case_under_a_rule() -> None:
+    from contract_tests.rules import RULES
+    from contract_tests.test_erp import STORED_CASES
+
+    checked = {name for names in STORED_CASES.values() for name in names}
+    assert checked == {c.name for c in MALFORMATIONS if outcome(c) == "stored"}
+    assert set(STORED_CASES) <= set(RULES)
+
+
 def test_decided_outcomes() -> None:
     dead = {"empty-body", "not-json", "not-utf8", "json-array", "json-string", "no-id", "id-empty-string",
             "id-not-a-string-or-number"}
