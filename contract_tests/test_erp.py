@@ -268,6 +268,7 @@ def test_a_message_delivered_again_is_acknowledged_not_dead_lettered(erp: ErpTar
 
 
 @rule("erp.idempotent")
+@pytest.mark.probe
 def test_a_message_delivered_again_changes_nothing(erp: ErpTarget, probe: Probe) -> None:
     messages = delivered_again(erp.generator())
     what = "states delivered again (A A B B, A B A B) on each queue"
@@ -288,6 +289,7 @@ def first_state(generator: ErpGenerator, queue: str) -> dict[str, Any]:
 
 
 @rule("erp.full-state")
+@pytest.mark.probe
 @pytest.mark.parametrize("queue", QUEUES)
 def test_a_later_state_replaces_the_earlier_one_whole(erp: ErpTarget, probe: Probe, queue: str) -> None:
     generator = erp.generator()
@@ -302,6 +304,7 @@ def test_a_later_state_replaces_the_earlier_one_whole(erp: ErpTarget, probe: Pro
 
 
 @rule("erp.queue-order")
+@pytest.mark.probe
 @pytest.mark.parametrize("queue", QUEUES)
 def test_states_of_one_id_published_together_end_with_the_last(erp: ErpTarget, probe: Probe, queue: str) -> None:
     generator = erp.generator()
@@ -318,6 +321,7 @@ def test_states_of_one_id_published_together_end_with_the_last(erp: ErpTarget, p
 
 
 @rule("erp.keyed-by-queue")
+@pytest.mark.probe
 def test_a_customer_and_a_subscription_with_one_id_are_two_objects(erp: ErpTarget, probe: Probe) -> None:
     generator = erp.generator()
     customer = generator.customer()
@@ -329,6 +333,7 @@ def test_a_customer_and_a_subscription_with_one_id_are_two_objects(erp: ErpTarge
 
 
 @rule("erp.deactivated-kept")
+@pytest.mark.probe
 @pytest.mark.parametrize("queue", QUEUES)
 def test_a_deactivated_object_is_held_not_removed(erp: ErpTarget, probe: Probe, queue: str) -> None:
     generator = erp.generator()
@@ -345,6 +350,7 @@ def test_a_deactivated_object_is_held_not_removed(erp: ErpTarget, probe: Probe, 
 
 
 @rule("erp.cross-queue-order")
+@pytest.mark.probe
 def test_a_subscription_before_its_customer_is_stored_and_linked(erp: ErpTarget, probe: Probe) -> None:
     generator = erp.generator()
     customer = generator.customer()
@@ -375,51 +381,21 @@ def check_case_stored(erp: ErpTarget, probe: Probe, name: str, extra: Extra | No
             extra(queue, obj, shows[(queue, str(obj["id"]))])
 
 
-@rule("erp.forward-compatible")
-@pytest.mark.parametrize("name", STORED_CASES["erp.forward-compatible"])
-def test_unknown_properties_are_kept(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
-
-
-@rule("erp.processable-stored")
-@pytest.mark.parametrize("name", STORED_CASES["erp.processable-stored"])
-def test_an_odd_but_processable_message_is_stored_not_dead_lettered(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
-
-
-@rule("erp.bag-defensive")
-@pytest.mark.parametrize("name", STORED_CASES["erp.bag-defensive"])
-def test_an_odd_bag_is_parsed_defensively(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
-
-
-@rule("erp.properties-alias")
-@pytest.mark.parametrize("name", STORED_CASES["erp.properties-alias"])
-def test_the_bag_under_properties_is_read(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
-
-
 def typed_characteristics(name: str) -> Extra:
+    """Each well-formed triplet's valueType read case-insensitively: the probe's ``type`` and ``parsed``."""
     def extra(queue: str, obj: dict[str, Any], held: dict[str, Any]) -> None:
-        for sent, shown_ in zip(triplets(obj) or [], held.get("characteristics") or [], strict=False):
+        for sent, shows in zip(triplets(obj) or [], held.get("characteristics") or [], strict=False):
             kind, parsed = read_value(sent["valueType"], sent["value"])
-            check(shown_.get("type") == kind and shown_.get("parsed") == parsed,
+            check(shows.get("type") == kind and shows.get("parsed") == parsed,
                   f"{name}: subscription {obj['id']}, characteristic {sent['name']}", case=name,
                   expected=f"valueType {sent['valueType']!r} read as {kind}: type {kind!r}, parsed {shown(parsed)}",
-                  found=f"type {shown_.get('type')!r}, parsed {shown(shown_.get('parsed'))}")
+                  found=f"type {shows.get('type')!r}, parsed {shown(shows.get('parsed'))}")
 
     return extra
 
 
-@rule("erp.value-type-case")
-@pytest.mark.parametrize("name", STORED_CASES["erp.value-type-case"])
-def test_value_type_is_read_case_insensitively(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name, typed_characteristics(name))
-
-
-@rule("erp.raw-value-kept")
-@pytest.mark.parametrize("name", STORED_CASES["erp.raw-value-kept"])
-def test_a_value_that_does_not_parse_keeps_its_raw_string(erp: ErpTarget, probe: Probe, name: str) -> None:
+def raw_values_kept(name: str) -> Extra:
+    """Each value that is not of its valueType: the probe's ``value`` as sent, ``parsed`` null."""
     def extra(queue: str, obj: dict[str, Any], held: dict[str, Any]) -> None:
         shows = {t.get("name"): t for t in held.get("characteristics") or [] if isinstance(t, dict)}
         for triplet_name, (value_type, value) in UNPARSABLE.items():
@@ -429,25 +405,29 @@ def test_a_value_that_does_not_parse_keeps_its_raw_string(erp: ErpTarget, probe:
                   expected=f"value {value!r} kept as sent, parsed null (it is not a {value_type})",
                   found=f"value {shown(found.get('value'))}, parsed {shown(found.get('parsed'))}")
 
-    check_case_stored(erp, probe, name, extra)
+    return extra
 
 
-@rule("erp.engaged-party")
-@pytest.mark.parametrize("name", STORED_CASES["erp.engaged-party"])
-def test_every_engaged_party_links_the_subscription_to_its_customer(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
+def stored_cases_check(rule_id: str, extra: Callable[[str], Extra] | None = None) -> Callable[..., None]:
+    """The check of ``rule_id``: each of its named cases (``STORED_CASES``) is stored, and ``extra`` holds."""
+    @rule(rule_id)
+    @pytest.mark.probe
+    @pytest.mark.parametrize("name", STORED_CASES[rule_id])
+    def check_cases(erp: ErpTarget, probe: Probe, name: str) -> None:
+        check_case_stored(erp, probe, name, extra(name) if extra else None)
+
+    return check_cases
 
 
-@rule("erp.deactivated-kept")
-@pytest.mark.parametrize("name", STORED_CASES["erp.deactivated-kept"])
-def test_a_passive_object_is_stored(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
-
-
-@rule("erp.utf8-text")
-@pytest.mark.parametrize("name", STORED_CASES["erp.utf8-text"])
-def test_turkish_text_is_kept_exactly(erp: ErpTarget, probe: Probe, name: str) -> None:
-    check_case_stored(erp, probe, name)
+test_unknown_properties_are_kept = stored_cases_check("erp.forward-compatible")
+test_an_odd_but_processable_message_is_stored_not_dead_lettered = stored_cases_check("erp.processable-stored")
+test_an_odd_bag_is_parsed_defensively = stored_cases_check("erp.bag-defensive")
+test_the_bag_under_properties_is_read = stored_cases_check("erp.properties-alias")
+test_value_type_is_read_case_insensitively = stored_cases_check("erp.value-type-case", typed_characteristics)
+test_a_value_that_does_not_parse_keeps_its_raw_string = stored_cases_check("erp.raw-value-kept", raw_values_kept)
+test_every_engaged_party_links_the_subscription_to_its_customer = stored_cases_check("erp.engaged-party")
+test_a_passive_object_is_stored = stored_cases_check("erp.deactivated-kept")
+test_turkish_text_is_kept_exactly = stored_cases_check("erp.utf8-text")
 
 
 # --- erp.poison-dead-lettered ----------------------------------------------------------------------------------------
