@@ -4,6 +4,7 @@ really broken, and a publisher checked against a real RabbitMQ (confirms, persis
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
     SUBSCRIPTION_QUEUE,
+    BrokerInspector,
     BrokerUnreachableError,
     ErpGenerator,
     ErpMessage,
@@ -397,6 +399,27 @@ def test_published_message_is_persistent_utf8_json(rabbitmq_url: str, broker: An
     assert "RAMAZAN ÖZEKİNCİ".encode() in body and json.loads(body) == customer
     _, _, body = channel.basic_get(subscriptions, auto_ack=True)
     assert body == fixtures.raw("erp", "document-subscription-example")
+
+
+def test_a_message_id_lets_the_publisher_find_that_very_message_again(rabbitmq_url: str, broker: Any) -> None:
+    """The contract suite's look into a dead-letter queue: bodies repeat (an empty body is always the same),
+    message ids do not; only what it looks for is taken out, the rest stays where it was."""
+    channel, make_queue = broker
+    queue = make_queue()
+    inspector = BrokerInspector(rabbitmq_url)
+    with ErpPublisher(rabbitmq_url, customer_queue=queue) as publisher:
+        for message_id in ("old", "wanted", "other", "barrier"):
+            publisher.publish(queue, b"", message_id=message_id)
+    started = time.monotonic()
+    assert inspector.take(queue, ["wanted"], until=started + 30) == {"wanted"}
+    # The barrier is there: no need to wait for what is not (a message dropped instead of dead-lettered).
+    assert inspector.take(queue, ["never-sent"], barrier="barrier", until=started + 30) == {"barrier"}
+    assert time.monotonic() - started < 5
+    assert inspector.take(queue, ["never-sent"], until=time.monotonic() + 0.3) == set()  # waits until then
+    assert _count(channel, queue) == 2  # "old" and "other" left untouched
+    _, properties, _ = channel.basic_get(queue, auto_ack=True)
+    assert properties.message_id == "old" and properties.content_type == "application/json"
+    assert inspector.take(_missing_queue(), ["wanted"], until=time.monotonic()) is None
 
 
 def test_unroutable_message_raises_and_publisher_stays_usable(rabbitmq_url: str, broker: Any) -> None:
