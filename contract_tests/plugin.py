@@ -309,7 +309,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line("Not observable from outside, so not checked: an ERP consumer that acknowledges "
                                     "a message before its commit. Test it yourself: kill -9 the consumer between "
                                     "the two and check the message comes back (the kit's tests/test_erp_faults.py "
-                                    "does).")
+                                    "does). Nor one that holds messages without ever acknowledging them (AMQP counts "
+                                    "only ready messages): after the run, the broker's management UI must show no "
+                                    "unacknowledged messages on the queues.")
 
 
 @pytest.hookimpl(trylast=True)

@@ -179,15 +179,44 @@ _rule("servicemobility.refused-not-duplicate", SHOULD, "an event refused (401, 4
       "accepted and stored, not disregarded as a duplicate", decision="sm-1")
 
 # --- ERP over AMQP ----------------------------------------------------------------------------------
-_rule("erp.ack-after-processing", MUST, "conforming messages are consumed and acknowledged",
-      document="Delivery: at-least-once (consumer should ack after successful processing)")
-_rule("erp.idempotent", MUST, "a re-delivered message changes nothing; the last state per id is held",
-      document="if your app crashes before ack, the message will be re-delivered. Make handlers idempotent.",
+# (Not observable from outside, so not a rule: a consumer that acknowledges before its commit, or holds
+# messages without ever acknowledging them; the suite's summary says so and how to test it.)
+_rule("erp.ack-after-processing", MUST, "every conforming message is taken, stored and acknowledged: none "
+      "dead-lettered, also when it comes right after a poison one", document="Delivery: at-least-once (consumer "
+      "should ack after successful processing)")
+_rule("erp.idempotent", MUST, "a message delivered again is acknowledged and changes nothing: not dead-lettered, "
+      "its bag and links not doubled", document="Retries: if your app crashes before ack, the message will be "
+      "re-delivered. Make handlers idempotent.", decision="erp-1")
+_rule("erp.forward-compatible", MUST, "unknown properties, at the top and nested, are kept in the stored object",
+      document="The object MAY include additional customer attributes and arrays (e.g., addresses, contacts) "
+               "depending on ERP mapping. Treat unknown properties as forward-compatible.")
+_rule("erp.bag-defensive", MUST, "a subscription whose bag is odd (one object, incomplete or unknown triplets) is "
+      "stored, not dead-lettered", document="The ERP may send additional key/value tuples inside `properties` "
+      "(triplets of `name`, `valueType`, `value`). Consumers should parse this bag defensively.")
+_rule("erp.cross-queue-order", MUST, "a subscription that arrives before its customer is stored whole and linked "
+      "to it", document="Ordering: do not rely on strict global ordering across queues.", decision="erp-2")
+_rule("erp.utf8-text", MUST, "text is read as UTF-8 and kept exactly: Turkish letters, typographic signs, emoji",
+      document="Content-Type: `application/json`", decision="erp-1")
+_rule("erp.full-state", SHOULD, "a later state replaces the earlier one whole: a field that disappears is gone, "
+      "also in the bag and the links", decision="erp-1")
+_rule("erp.queue-order", SHOULD, "states of one id published together on a queue end with the last one",
       decision="erp-1")
-_rule("erp.poison-dead-lettered", SHOULD, "a message that can never be processed is dead-lettered",
-      decision="erp-3")
-_rule("erp.forward-compatible", SHOULD, "odd but processable messages are stored, unknown properties kept",
-      document="Treat unknown properties as forward-compatible.", decision="erp-2")
+_rule("erp.keyed-by-queue", SHOULD, "a customer and a subscription with the same id are two objects",
+      decision="erp-1")
+_rule("erp.deactivated-kept", SHOULD, "a Passive customer or subscription is held, not removed",
+      document="Emitted when a customer is created/updated/deactivated in ERP.", decision="erp-1")
+_rule("erp.properties-alias", SHOULD, "the bag under `properties` (instead of or beside `characteristic`) is read",
+      decision="erp-2")
+_rule("erp.value-type-case", SHOULD, "valueType is read case-insensitively (DATE, date and Date are one type)",
+      decision="erp-2")
+_rule("erp.raw-value-kept", SHOULD, "a value that does not parse as its valueType keeps its raw string",
+      decision="erp-2")
+_rule("erp.engaged-party", SHOULD, "every engagedParty id links the subscription to that customer",
+      document="`engagedParty` corresponds to `customerId` in the ERP.", decision="erp-2")
+_rule("erp.poison-dead-lettered", SHOULD, "a message that can never be processed is dead-lettered, on whichever "
+      "queue it came", decision="erp-3")
+_rule("erp.processable-stored", SHOULD, "anything else is stored: a numeric id or documentNumber, only an id, null "
+      "properties", decision="erp-3")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

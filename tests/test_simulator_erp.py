@@ -4,6 +4,7 @@ really broken, and a publisher checked against a real RabbitMQ (confirms, persis
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
     SUBSCRIPTION_QUEUE,
+    BrokerInspector,
     BrokerUnreachableError,
     ErpGenerator,
     ErpMessage,
@@ -45,7 +47,7 @@ TURKISH = set("İıŞşĞğÜüÖöÇç")
 
 
 def _value_types(subscription: dict[str, Any]) -> list[str]:
-    return [t["valueType"] for t in subscription["characteristic"]]
+    return [t["valueType"] for t in subscription.get("characteristic") or subscription["properties"]]
 
 
 # -- generators ------------------------------------------------------------------------------
@@ -118,8 +120,45 @@ def test_update_is_a_later_state_of_the_same_object() -> None:
         later = gen.update(obj)
         assert later["id"] == obj["id"]
         assert later != obj
-        assert set(later) == set(obj)
+        assert set(later) - {"segment"} == set(obj) - {"segment"}
     assert gen.update(customer) is not customer and customer == ErpGenerator(4).customer()
+
+
+def test_updates_sometimes_drop_a_field_as_full_states_do() -> None:
+    gen = ErpGenerator(6)
+    customers = [gen.customer() for _ in range(30)]
+    subscriptions = [gen.subscription(c["id"]) for c in customers]
+    dropped = [obj for obj in customers + subscriptions if _paths(obj) - _paths(gen.update(obj))]
+    assert dropped and {"segment" in obj or "characteristic" in obj for obj in dropped} == {True}
+
+
+def _paths(value: Any, prefix: str = "") -> set[str]:
+    """Every key path of a document (list items by their name or position)."""
+    if isinstance(value, dict):
+        return {prefix} | {p for k, v in value.items() for p in _paths(v, f"{prefix}/{k}")}
+    if isinstance(value, list):
+        return {prefix} | {p for i, v in enumerate(value)
+                           for p in _paths(v, f"{prefix}/{v.get('name', i) if isinstance(v, dict) else i}")}
+    return {prefix}
+
+
+def test_a_replacement_changes_adds_and_drops_at_the_top_and_nested() -> None:
+    gen = ErpGenerator(7)
+    customer = gen.customer()
+    subscription = gen.subscription(customer["id"])
+    for obj in (customer, subscription):
+        later = gen.replacement(obj)
+        assert later["id"] == obj["id"] and later["status"] != obj["status"]
+        assert set(obj) - set(later) and set(later) - set(obj)  # a top-level field dropped, one added
+        nested_dropped = {p for p in _paths(obj) - _paths(later) if p.count("/") > 1}
+        nested_added = {p for p in _paths(later) - _paths(obj) if p.count("/") > 1}
+        assert nested_dropped and nested_added, (nested_dropped, nested_added)
+    later = gen.replacement(subscription)
+    names = {t["name"]: t["value"] for t in later["characteristic"]}
+    before = {t["name"]: t["value"] for t in subscription["characteristic"]}
+    assert set(before) - set(names) and set(names) - set(before)
+    assert any(names[n] != before[n] for n in set(names) & set(before))
+    assert later["engagedParty"] != subscription["engagedParty"]
 
 
 # -- malformations and fixtures --------------------------------------------------------------
@@ -162,7 +201,22 @@ BROKEN: dict[str, Callable[[bytes], bool]] = {
     "properties-instead-of-characteristic": lambda body: "characteristic" not in _json(body)
     and all(set(t) == {"name", "valueType", "value"} for t in _json(body)["properties"]),
     "value-does-not-parse": lambda body: {"name": "MONTAGE_DATE", "valueType": "Date", "value": "not a date"}
-    in _json(body)["characteristic"],
+    in _json(body)["characteristic"] and {"Date", "Float", "Integer", "Boolean"} <= set(_value_types(_json(body))),
+    "properties-beside-characteristic": lambda body: _json(body)["characteristic"] and _json(body)["properties"]
+    and not {t["name"] for t in _json(body)["characteristic"]} & {t["name"] for t in _json(body)["properties"]},
+    "subscription-valuetype-mixed-case": lambda body: {"string", "DATE", "float", "INTEGER", "boolean"}
+    <= set(_value_types(_json(body))),
+    "bag-odd-triplets": lambda body: any("valueType" not in t for t in _json(body)["characteristic"])
+    and any("name" not in t for t in _json(body)["characteristic"])
+    and any(not isinstance(t.get("value"), str) for t in _json(body)["characteristic"]),
+    "document-number-number": lambda body: type(_json(body)["documentNumber"]) is int,
+    "only-id": lambda body: set(_json(body)) == {"id"},
+    "null-properties": lambda body: len(_json(body)) > 2
+    and all(v is None for k, v in _json(body).items() if k != "id"),
+    "engaged-party-several": lambda body: len({p["id"] for p in _json(body)["engagedParty"]}) == 3,
+    "customer-passive": lambda body: _json(body)["status"] == "Passive" and "contactMedium" in _json(body),
+    "subscription-passive": lambda body: _json(body)["status"] == "Passive" and "engagedParty" in _json(body),
+    "turkish-text": lambda body: set("ÇĞİÖŞÜçğıöşü€🌷") <= set(body.decode("utf-8")),
 }
 
 
@@ -188,6 +242,15 @@ def test_malformation_fixture_matches_its_case(name: str) -> None:
     assert described["spec"] == case.expect.spec
     assert described["queue"] in {published.queue for published in case_messages(case, ErpGenerator())}
     assert case.expect.statuses == ()  # AMQP has no status: the outcome is the expectation
+
+
+def test_the_contract_suite_checks_every_stored_case_under_a_rule() -> None:
+    from contract_tests.rules import RULES
+    from contract_tests.test_erp import STORED_CASES
+
+    checked = {name for names in STORED_CASES.values() for name in names}
+    assert checked == {c.name for c in MALFORMATIONS if outcome(c) == "stored"}
+    assert set(STORED_CASES) <= set(RULES)
 
 
 def test_decided_outcomes() -> None:
@@ -336,6 +399,27 @@ def test_published_message_is_persistent_utf8_json(rabbitmq_url: str, broker: An
     assert "RAMAZAN ÖZEKİNCİ".encode() in body and json.loads(body) == customer
     _, _, body = channel.basic_get(subscriptions, auto_ack=True)
     assert body == fixtures.raw("erp", "document-subscription-example")
+
+
+def test_a_message_id_lets_the_publisher_find_that_very_message_again(rabbitmq_url: str, broker: Any) -> None:
+    """The contract suite's look into a dead-letter queue: bodies repeat (an empty body is always the same),
+    message ids do not; only what it looks for is taken out, the rest stays where it was."""
+    channel, make_queue = broker
+    queue = make_queue()
+    inspector = BrokerInspector(rabbitmq_url)
+    with ErpPublisher(rabbitmq_url, customer_queue=queue) as publisher:
+        for message_id in ("old", "wanted", "other", "barrier"):
+            publisher.publish(queue, b"", message_id=message_id)
+    started = time.monotonic()
+    assert inspector.take(queue, ["wanted"], until=started + 30) == {"wanted"}
+    # The barrier is there: no need to wait for what is not (a message dropped instead of dead-lettered).
+    assert inspector.take(queue, ["never-sent"], barrier="barrier", until=started + 30) == {"barrier"}
+    assert time.monotonic() - started < 5
+    assert inspector.take(queue, ["never-sent"], until=time.monotonic() + 0.3) == set()  # waits until then
+    assert _count(channel, queue) == 2  # "old" and "other" left untouched
+    _, properties, _ = channel.basic_get(queue, auto_ack=True)
+    assert properties.message_id == "old" and properties.content_type == "application/json"
+    assert inspector.take(_missing_queue(), ["wanted"], until=time.monotonic()) is None
 
 
 def test_unroutable_message_raises_and_publisher_stays_usable(rabbitmq_url: str, broker: Any) -> None:

@@ -4,6 +4,7 @@ whether a message reached a queue, typically the dead-letter queue of a poison m
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 import pika
 import pika.exceptions
@@ -38,10 +39,18 @@ class BrokerInspector:
             raise BrokerUnreachableError(f"cannot connect to the AMQP broker at {safe_url(self.amqp_url)}: "
                                          f"{exc!r}") from exc
 
-    def take(self, queue: str, body: bytes, timeout: float = 20.0) -> bool | None:
-        """Take the message ``body`` out of ``queue`` when it arrives within ``timeout`` seconds: True when
-        taken, False when it did not come, None when there is no such queue. Only the matching message is
-        acknowledged; the others go back (their channel closes without acknowledging them)."""
+    def take(self, queue: str, message_ids: Collection[str], *, barrier: str | None = None,
+             until: float) -> set[str] | None:
+        """Take out of ``queue`` the messages whose ``message_id`` is among ``message_ids`` (acknowledged,
+        so a later look does not find them again); the others go back untouched (their channel closes
+        without acknowledging them). Looks until every one is found — and, when a ``barrier`` message id is
+        given, that message too —, or, once the barrier is found, after one more look through the queue:
+        a consumer that settles messages in order dead-lettered whatever it dead-letters before it. At the
+        latest at ``until`` (``time.monotonic()``). Returns the ids found (the barrier's among them when it was
+        found), None when there is no such queue."""
+        wanted = set(message_ids)
+        found: set[str] = set()
+        barrier_seen = False
         connection = self._connect()
         try:
             channel = connection.channel()
@@ -49,17 +58,26 @@ class BrokerInspector:
                 channel.queue_declare(queue, passive=True)
             except pika.exceptions.ChannelClosedByBroker:
                 return None
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                method, _, found = channel.basic_get(queue, auto_ack=False)
-                if method is None:
-                    time.sleep(0.2)
-                    channel.close()
-                    channel = connection.channel()  # give back what was looked at, look again
+            looks_after_barrier = 0
+            while True:
+                method, properties, _ = channel.basic_get(queue, auto_ack=False)
+                if method is not None:
+                    message_id = properties.message_id
+                    if message_id in wanted or (barrier is not None and message_id == barrier):
+                        channel.basic_ack(method.delivery_tag)
+                        found.add(message_id)
+                        barrier_seen = barrier_seen or message_id == barrier
                     continue
-                if found == body:
-                    channel.basic_ack(method.delivery_tag)
-                    return True
-            return False
+                # Looked through the whole queue once.
+                looks_after_barrier += barrier_seen
+                all_found = wanted <= found
+                if (all_found and (barrier is None or barrier_seen)) or looks_after_barrier >= 2:
+                    break
+                if time.monotonic() >= until:
+                    break
+                channel.close()
+                time.sleep(0.05)
+                channel = connection.channel()  # give back what was looked at, look again
+            return found
         finally:
             connection.close()

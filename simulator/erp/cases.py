@@ -31,11 +31,17 @@ class ErpCaseContext:
 CaseBuilder = Callable[[ErpCaseContext], tuple[Message, ...]]
 MALFORMATIONS: Registry[ErpCaseContext, Message] = Registry(CHANNEL)
 
-_NOT_PROCESSABLE = ("decision erp-3: a message that can never be processed (not JSON, no `id`) is "
-                    "dead-lettered, not re-queued forever.")
+_NOT_PROCESSABLE = ("decision erp-3: a message that can never be processed (not JSON, not UTF-8, not an object, "
+                    "no usable `id`) is dead-lettered, not re-queued forever and not dropped.")
+_PROCESSABLE = ("decision erp-3: anything else is processed and stored, however odd: an `id` sent as a JSON "
+                "number is the id of its digits, and a documented property that is missing, null or of another "
+                "JSON type does not make a message poison.")
 _UPSERT = ("decision erp-1: each message is a full-state upsert keyed on (queue, `id`); "
            "unknown properties are kept.")
 _BAG = "Consumers should parse this bag defensively."
+_VALUE_TYPES = "decision erp-2: parse `valueType` case-insensitively, keep the raw string when a value does not parse."
+_DEACTIVATED = ("Emitted when a customer is created/updated/deactivated in ERP. `status` can be `Active` or "
+                "`Passive`; decision erp-1: a deactivated object is a state like any other, held, not removed.")
 STORED = Expectation((), _UPSERT, "MUST", outcome="stored")
 DEAD_LETTER = Expectation((), _NOT_PROCESSABLE, "SHOULD", outcome="dead-letter")
 
@@ -144,7 +150,7 @@ def _id_object(ctx: ErpCaseContext) -> bytes:
     "numeric-id",
     "`id` as a JSON number (134719) instead of a string: stored under its string form",
     "stored",
-    "`id` corresponds to customerId/subscriptionId in the ERP; " + _UPSERT,
+    "`id` corresponds to customerId/subscriptionId in the ERP; " + _PROCESSABLE,
 )
 def _numeric_id(ctx: ErpCaseContext) -> bytes:
     obj = ctx.valid()
@@ -165,6 +171,13 @@ def _unknown_properties(ctx: ErpCaseContext) -> bytes:
     obj["addresses"] = [{"type": "fatura", "city": "ANKARA", "street1": "çankaya"}]
     obj["contacts"] = [{"name": "GÜLŞEN ÇELİK", "role": "Yetkili"}]
     obj["@type"] = "Customer" if ctx.queue == CUSTOMER_QUEUE else "Agreement"
+    # … and inside the documented objects too
+    if ctx.queue == CUSTOMER_QUEUE:
+        obj["contactMedium"][0]["characteristic"] |= {"district": "ATAŞEHİR", "postCode": "34752"}
+        obj["contactMedium"][0]["mediumType"] = "PostalAddress"
+    else:
+        obj["completionDate"]["@type"] = "TimePeriod"
+        obj["engagedParty"][0] |= {"@referredType": "Customer", "role": "Abone"}
     return encode(obj)
 
 
@@ -173,7 +186,8 @@ def _unknown_properties(ctx: ErpCaseContext) -> bytes:
     "characteristic-not-a-list",
     "`characteristic` is one {name, valueType, value} object instead of a list of them",
     "stored",
-    _BAG + " " + _UPSERT,
+    _BAG,
+    level="MUST",
     queues=(SUBSCRIPTION_QUEUE,),
 )
 def _characteristic_not_a_list(ctx: ErpCaseContext) -> bytes:
@@ -191,23 +205,177 @@ def _characteristic_not_a_list(ctx: ErpCaseContext) -> bytes:
     queues=(SUBSCRIPTION_QUEUE,),
 )
 def _properties_alias(ctx: ErpCaseContext) -> bytes:
-    obj = ctx.valid()
+    obj = _mixed_case(ctx.valid())
     obj["properties"] = obj.pop("characteristic")
     return encode(obj)
 
 
 @_malformation(
-    "value-does-not-parse",
-    'MONTAGE_DATE with valueType Date and value "not a date": stored, the raw string kept',
+    "properties-beside-characteristic",
+    "`characteristic` with the usual triplets, and more triplets under `properties` beside it",
     "stored",
-    "decision erp-2: parse `valueType` case-insensitively, keep the raw string when a value does not parse.",
+    "The ERP may send additional key/value tuples inside `properties`; "
+    "decision erp-2: the bag may come as `properties`, instead of or beside `characteristic`.",
+    queues=(SUBSCRIPTION_QUEUE,),
+)
+def _properties_beside(ctx: ErpCaseContext) -> bytes:
+    obj = ctx.valid()
+    obj["properties"] = [{"name": "CONTRACT_CHANNEL", "valueType": "String", "value": "Bayi"},
+                         {"name": "MONTHLY_FEE", "valueType": "Float", "value": "449.9"},
+                         {"name": "CONTRACT_SIGNED", "valueType": "Date", "value": "2021-08-12"}]
+    return encode(obj)
+
+
+# How the ERP's free-text valueType varies: every type in another case than the document's.
+MIXED_CASE = {"String": ("string", "STRING"), "Date": ("DATE",), "Float": ("float",), "Integer": ("INTEGER",),
+              "Boolean": ("boolean",)}
+
+
+def _mixed_case(obj: dict[str, Any]) -> dict[str, Any]:
+    seen: dict[str, int] = {}
+    for triplet in obj["characteristic"]:
+        spellings = MIXED_CASE[triplet["valueType"].capitalize()]
+        index = seen[triplet["valueType"].lower()] = seen.get(triplet["valueType"].lower(), -1) + 1
+        triplet["valueType"] = spellings[index % len(spellings)]
+    return obj
+
+
+@_malformation(
+    "subscription-valuetype-mixed-case",
+    "valueType written in varied case (string, DATE, float, INTEGER, boolean)",
+    "stored",
+    _VALUE_TYPES,
+    queues=(SUBSCRIPTION_QUEUE,),
+)
+def _valuetype_mixed_case(ctx: ErpCaseContext) -> bytes:
+    return encode(_mixed_case(ctx.valid()))
+
+
+# Values that are not of their valueType in any reading: the raw string is all there is.
+UNPARSABLE = {"MONTAGE_DATE": ("Date", "not a date"), "TOTAL_PAST_DUE_INSTALMENT": ("Float", "bilinmiyor"),
+              "INSTALMENT_COUNT": ("Integer", "yirmi dört"), "E_INVOICE": ("Boolean", "belki")}
+
+
+@_malformation(
+    "value-does-not-parse",
+    'values that are not of their valueType (a Date "not a date", a Float, an Integer and a Boolean in words): '
+    "stored, the raw strings kept",
+    "stored",
+    _VALUE_TYPES,
     queues=(SUBSCRIPTION_QUEUE,),
 )
 def _value_does_not_parse(ctx: ErpCaseContext) -> bytes:
     obj = ctx.valid()
-    triplet = characteristic(obj, "MONTAGE_DATE")
-    assert triplet is not None
-    triplet.update(valueType="Date", value="not a date")
+    for name, (value_type, value) in UNPARSABLE.items():
+        triplet = characteristic(obj, name)
+        assert triplet is not None
+        triplet.update(valueType=value_type, value=value)
+    return encode(obj)
+
+
+@_malformation(
+    "bag-odd-triplets",
+    "triplets without valueType, of an unknown valueType, with a number, a null or an extra key, one without a "
+    "name, among the usual ones",
+    "stored",
+    "The ERP may send additional key/value tuples inside `properties` (triplets of `name`, `valueType`, "
+    "`value`). " + _BAG,
+    level="MUST",
+    queues=(SUBSCRIPTION_QUEUE,),
+)
+def _bag_odd_triplets(ctx: ErpCaseContext) -> bytes:
+    obj = ctx.valid()
+    obj["characteristic"] += [
+        {"name": "NOTE", "value": "arka kapıdan girilecek"},
+        {"name": "DEPOSIT", "valueType": "Money", "value": "1.500,00 TL"},
+        {"name": "ZONE_COUNT", "valueType": "Integer", "value": 8},
+        {"name": "REMOTE_CODE", "valueType": "String", "value": None},
+        {"name": "CABLE_LENGTH", "valueType": "Float", "value": "12.5", "unit": "m"},
+        {"valueType": "String", "value": "adı olmayan"},
+    ]
+    return encode(obj)
+
+
+@_malformation(
+    "document-number-number",
+    "`documentNumber` as a JSON number (TM Forum's TMF651 has it an integer) instead of a string",
+    "stored",
+    _PROCESSABLE,
+    queues=(SUBSCRIPTION_QUEUE,),
+)
+def _document_number_number(ctx: ErpCaseContext) -> bytes:
+    obj = ctx.valid()
+    obj["documentNumber"] = int(obj["documentNumber"])
+    return encode(obj)
+
+
+@_malformation("only-id", "an object with its `id` and nothing else", "stored", _PROCESSABLE)
+def _only_id(ctx: ErpCaseContext) -> bytes:
+    return encode({"id": ctx.valid()["id"]})
+
+
+@_malformation(
+    "null-properties", "every documented property but `id` sent as null", "stored", _PROCESSABLE
+)
+def _null_properties(ctx: ErpCaseContext) -> bytes:
+    obj = ctx.valid()
+    return encode({key: obj["id"] if key == "id" else None for key in obj})
+
+
+@_malformation(
+    "engaged-party-several",
+    "a subscription naming three customers in `engagedParty`, the entries with extra keys, none of the customers "
+    "published",
+    "stored",
+    "`engagedParty` corresponds to `customerId` in the ERP; decision erp-2: a subscription's `engagedParty` ids are "
+    "the customers it belongs to, every one of them.",
+    queues=(SUBSCRIPTION_QUEUE,),
+)
+def _engaged_party_several(ctx: ErpCaseContext) -> bytes:
+    obj = ctx.valid()
+    owner = obj["engagedParty"][0]["id"]
+    obj["engagedParty"] = [{"id": owner, "@referredType": "Customer"}, {"id": str(int(owner) + 1), "role": "Kefil"},
+                           {"id": str(int(owner) + 2)}]
+    return encode(obj)
+
+
+@_malformation(
+    "customer-passive", "a deactivated customer (status Passive): a full state like any other", "stored",
+    _DEACTIVATED, queues=(CUSTOMER_QUEUE,),
+)
+def _customer_passive(ctx: ErpCaseContext) -> bytes:
+    return encode(ctx.valid() | {"status": "Passive"})
+
+
+@_malformation(
+    "subscription-passive", "a subscription whose status is Passive: a full state like any other", "stored",
+    _DEACTIVATED, queues=(SUBSCRIPTION_QUEUE,),
+)
+def _subscription_passive(ctx: ErpCaseContext) -> bytes:
+    return encode(ctx.valid() | {"status": "Passive"})
+
+
+# Every Turkish letter, the characters where Windows-1254 and ISO-8859-9 differ from Latin-1 and from UTF-8 read
+# as either (€, ’, “ ”, ş, ğ, ı), and one beyond the Basic Multilingual Plane (four bytes in UTF-8).
+TURKISH_TEXT = "ÇĞİÖŞÜ çğıöşü — Iı İi “ŞÜKRÜ’NÜN” 1.250 € 🌷"
+
+
+@_malformation(
+    "turkish-text",
+    "Turkish letters in every text (every one of them, the dotted and dotless i, typographic quotes, €, an emoji)",
+    "stored",
+    "Content-Type: `application/json` (JSON text is UTF-8, RFC 8259 §8.1); decision erp-1: the object is held as "
+    "received, its text exactly as sent.",
+    level="MUST",
+)
+def _turkish_text(ctx: ErpCaseContext) -> bytes:
+    obj = ctx.valid()
+    obj["name"] = f"ÖZGÜR ŞİMŞEK — {TURKISH_TEXT}"
+    if ctx.queue == CUSTOMER_QUEUE:
+        obj["contactMedium"][0]["characteristic"] |= {"city": "ÇANAKKALE", "street1": f"ığdır sk. {TURKISH_TEXT}"}
+    else:
+        obj["characteristic"].append({"name": "NOTE", "valueType": "String", "value": TURKISH_TEXT})
+        obj["agreementType"] = "Satış"
     return encode(obj)
 
 

@@ -176,15 +176,43 @@ class ErpGenerator:
         }
 
     def update(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """A later full state of the same object (same ``id``, at least one field changed)."""
+        """A later full state of the same object (same ``id``, at least one field changed; a field may
+        also appear or disappear, as in a full state)."""
         later = copy.deepcopy(obj)
-        is_subscription = "engagedParty" in obj or "agreementType" in obj
-        changes = _SUBSCRIPTION_CHANGES if is_subscription else _CUSTOMER_CHANGES
+        changes = _SUBSCRIPTION_CHANGES if _is_subscription(obj) else _CUSTOMER_CHANGES
         for change in self._rng.sample(changes, k=self._rng.randint(1, 2)):
             change(self, later)
         if later == obj:
             later["status"] = "Passive" if obj.get("status") == "Active" else "Active"
         return later
+
+    def replacement(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A later full state that changes a field, adds one and drops one, at the top and nested (in
+        ``contactMedium``, in ``completionDate``); a subscription's bag also loses a triplet, gains one and
+        changes one, and it names another customer in ``engagedParty``. What a consumer that merges
+        states instead of replacing them gets wrong."""
+        later = copy.deepcopy(obj)
+        later["status"] = "Passive" if obj.get("status") == "Active" else "Active"
+        dropped = next(key for key in ("name", "agreementType", "documentNumber") if key in later)
+        del later[dropped]
+        later["lastChangedBy"] = self._rng.choice(_FIRST_NAMES)
+        if _is_subscription(obj):
+            bag = [t for t in later["characteristic"] if t["name"] not in {"PANELNO", "E_INVOICE"}]
+            _instalment_past_due(self, {"characteristic": bag})
+            bag.append(self._triplet("DISCOUNT_RATE", "Float", repr(round(self._rng.uniform(1, 30), 1))))
+            later["characteristic"] = bag
+            later["completionDate"] = {"startDateTime": obj["completionDate"]["startDateTime"]}
+            later["engagedParty"] = [{"id": str(self._last_customer_id + self._rng.randint(1, 97))}]
+        else:
+            medium = later["contactMedium"][0]["characteristic"]
+            del medium["socialNetworkId"]
+            medium["phoneNumber"] = self._phone_number()
+            medium["emailAddress"] = f"musteri{self._rng.randrange(10_000)}@ornek.com.tr"
+        return later
+
+
+def _is_subscription(obj: dict[str, Any]) -> bool:
+    return "engagedParty" in obj or "agreementType" in obj
 
 
 def _flip_status(gen: ErpGenerator, obj: dict[str, Any]) -> None:
@@ -231,6 +259,18 @@ def _extended(gen: ErpGenerator, obj: dict[str, Any]) -> None:
         completion["endDateTime"] = _add_months(end, 12).isoformat()
 
 
-_CUSTOMER_CHANGES = (_flip_status, _new_phone_number, _moved)
-_SUBSCRIPTION_CHANGES = (_flip_status, _next_stage, _instalment_past_due, _extended)
+def _segment_changed(gen: ErpGenerator, obj: dict[str, Any]) -> None:
+    """The optional ``segment`` disappears when it was there, appears when it was not."""
+    if obj.pop("segment", None) is None:
+        obj["segment"] = gen._rng.choice(_SEGMENTS)
+
+
+def _invoice_triplet_dropped(gen: ErpGenerator, obj: dict[str, Any]) -> None:
+    bag = obj.get("characteristic")
+    if isinstance(bag, list):
+        obj["characteristic"] = [t for t in bag if not (isinstance(t, dict) and t.get("name") == "E_INVOICE")]
+
+
+_CUSTOMER_CHANGES = (_flip_status, _new_phone_number, _moved, _segment_changed)
+_SUBSCRIPTION_CHANGES = (_flip_status, _next_stage, _instalment_past_due, _extended, _invoice_triplet_dropped)
 

@@ -4,8 +4,10 @@ ends up holding after a sequence of them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,3 +101,70 @@ def expected_state(messages: Iterable[ErpMessage]) -> dict[tuple[str, str], Any]
             state[key] = json.loads(msg.body)
     return state
 
+
+
+# -- what a correct consumer's state probe shows besides the document (docs/state-probe.md) ------------
+
+BAGS = ("characteristic", "properties")  # the document's two names for a subscription's property bag
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def triplets(obj: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The subscription's bag as published: the ``{name, valueType, value}`` triplets of ``characteristic``
+    then ``properties``, each as sent. None when a bag is anything but a list of such triplets with string
+    parts (an odd bag: what a consumer reads from it is its own choice, only the document is compared)."""
+    found: list[dict[str, Any]] = []
+    for name in BAGS:
+        bag = obj.get(name)
+        if bag is None:
+            continue
+        if not isinstance(bag, list):
+            return None
+        for triplet in bag:
+            if not (isinstance(triplet, dict) and set(triplet) == {"name", "valueType", "value"}
+                    and all(isinstance(part, str) for part in triplet.values())):
+                return None
+            found.append(dict(triplet))
+    return found
+
+
+def read_value(value_type: str, value: str) -> tuple[str | None, Any]:
+    """(type, parsed) of one triplet as the probe shows it: ``valueType`` read case-insensitively (decision
+    erp-2) into string, date, datetime, float, integer or boolean (None: another type, the value as sent);
+    ``parsed`` None when the value does not parse as that type (its raw string is kept beside it)."""
+    kind = value_type.strip().lower()
+    text = value.strip()
+    try:
+        if kind == "string":
+            return kind, value
+        if kind == "date":
+            return kind, dt.date.fromisoformat(text).isoformat() if len(text) == 10 else None
+        if kind == "datetime":
+            return kind, dt.datetime.fromisoformat(text).isoformat() if text else None
+        if kind == "float":
+            return kind, float(text) if _NUMBER.fullmatch(text) else None
+        if kind == "integer":
+            return kind, int(text) if _INTEGER.fullmatch(text) else None
+        if kind == "boolean":
+            return kind, {"true": True, "false": False}.get(text.lower())
+    except ValueError:
+        return kind, None
+    return None, value
+
+
+def engaged_party(obj: dict[str, Any]) -> list[str] | None:
+    """The customer ids a subscription names in ``engagedParty`` (string form), or None when the list is
+    not one of ``{id}`` objects with a string or integer id."""
+    parties = obj.get("engagedParty")
+    if parties is None:
+        return []
+    if not isinstance(parties, list):
+        return None
+    ids = []
+    for party in parties:
+        value = party.get("id") if isinstance(party, dict) else None
+        if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+            return None
+        ids.append(str(value))
+    return ids

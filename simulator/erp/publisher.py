@@ -115,12 +115,18 @@ class ErpPublisher:
             )
         return counts
 
-    def publish(self, queue: str, body: bytes | dict[str, Any]) -> None:
-        """Publish one message and block until the broker confirms it; raises on nack/unroutable."""
+    def publish(self, queue: str, body: bytes | dict[str, Any], *, message_id: str | None = None) -> None:
+        """Publish one message and block until the broker confirms it; raises on nack/unroutable.
+        ``message_id`` (the AMQP property, kept when the message is dead-lettered) lets the one who
+        published it find that very message again, e.g. in a dead-letter queue."""
+        properties = MESSAGE_PROPERTIES
+        if message_id is not None:
+            properties = pika.BasicProperties(content_type=MESSAGE_PROPERTIES.content_type,
+                                              content_encoding=MESSAGE_PROPERTIES.content_encoding,
+                                              delivery_mode=MESSAGE_PROPERTIES.delivery_mode, message_id=message_id)
         try:
             self._channel.basic_publish(
-                exchange="", routing_key=queue, body=_body(body), properties=MESSAGE_PROPERTIES,
-                mandatory=True,
+                exchange="", routing_key=queue, body=_body(body), properties=properties, mandatory=True,
             )
         except pika.exceptions.UnroutableError as exc:
             raise self._unroutable(queue, exc.messages[0].method.reply_text if exc.messages else "") from exc
