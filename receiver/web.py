@@ -12,7 +12,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -56,6 +56,94 @@ class Receipt:
         if self.original_delivery is not None:
             body["original_delivery"] = self.original_delivery
         return body
+
+
+def receipt_schema(counts_name: str, counts: dict[str, Any], *, warnings: bool = True,
+                   duplicates: bool = True) -> dict[str, Any]:
+    """The JSON Schema of :meth:`Receipt.to_json` for a channel: its counts under ``counts_name``, the
+    warnings when the channel reports any, and ``original_delivery`` when it recognises duplicates."""
+    outcomes = ["accepted", "duplicate"] if duplicates else ["accepted"]
+    properties: dict[str, Any] = {
+        "outcome": {"enum": outcomes, "description": "accepted: applied; duplicate: received before, nothing "
+                    "changed"},
+        "delivery": {"type": "integer", "description": "this delivery's id in the receiver's delivery log"},
+        counts_name: counts,
+    }
+    required = ["outcome", "delivery", counts_name]
+    if warnings:
+        properties["warnings"] = {"type": "array", "items": {"type": "object"},
+                                  "description": "what was kept as sent but is worth a look"}
+        required.append("warnings")
+    if duplicates:
+        properties["original_delivery"] = {"type": "integer", "description": "on a duplicate: the delivery that "
+                                           "applied it first"}
+    return {"type": "object", "required": required, "properties": properties}
+
+
+# --- what a channel publishes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A body a platform sends, as the published JSON Schema shows it: the schema (a marshmallow schema, or
+    JSON Schema itself), the document's description, the fixtures that are its examples (the documents'
+    own, verbatim), and the rules a JSON Schema cannot say, each with the decision it comes from."""
+
+    schema: Any
+    title: str
+    description: str
+    examples: tuple[str, ...] = ()  # fixture names of the channel: fixtures/<channel>/<name>.json
+    beyond: tuple[str, ...] = ()  # "what (decision id)" sentences
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One HTTP operation as the published OpenAPI document shows it (``receiver/contracts.py`` builds
+    the document with apispec). ``body`` names a :class:`Payload` of the channel; ``answer`` is the JSON
+    Schema of the 200 body; ``refusals`` are the statuses answered with the error envelope."""
+
+    method: str
+    path: str  # an OpenAPI path template
+    operation_id: str
+    summary: str
+    description: str
+    answer: dict[str, Any]
+    answer_example: Any
+    refusals: tuple[int, ...]
+    body: str | None = None
+    examples: tuple[str, ...] = ()  # fixture names, the request body's examples; default: the payload's
+    security: list[dict[str, list[str]]] | None = None  # None: the document's default (none)
+    parameters: tuple[dict[str, Any], ...] = ()
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links of the 200 answer
+    read: bool = False  # a read route: under [api] prefix, with the read API's bearer token
+    probe: bool = False  # part of the state probe protocol (docs/state-probe.md)
+    answer_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a channel publishes for its configuration: its operations, the security schemes they use,
+    and the payloads its platform sends (by name)."""
+
+    tag: str
+    description: str
+    operations: list[Operation] = field(default_factory=list)
+    security_schemes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payloads: dict[str, Payload] = field(default_factory=dict)
+
+
+def path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+def query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def limit_parameter(default: int, high: int) -> dict[str, Any]:
+    """The ``limit`` of a paged read route (:func:`int_arg`)."""
+    return query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": high, "default": default},
+                           "items per page")
 
 
 # --- credentials ------------------------------------------------------------------------------------
