@@ -15,7 +15,7 @@ from flask_httpauth import HTTPTokenAuth
 from . import storage
 from .config import ApiConfig
 from .errors import Unauthenticated
-from .web import Operation, int_arg, limit_parameter, path_parameter, query_parameter, secrets_equal, utc_iso
+from .web import ID_64, Operation, int_arg, limit_parameter, path_parameter, query_parameter, secrets_equal, utc_iso
 
 
 def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
@@ -72,7 +72,9 @@ def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
             row = storage.get_delivery(conn, delivery_id)
         if row is None or row.raw_body is None:
             abort(404, description=f"no stored body for delivery {delivery_id} (only rejected ones keep it)")
-        return Response(row.raw_body, mimetype=row.content_type or "application/octet-stream")
+        # Bytes as received, whatever they are: a body refused for not being JSON is not served as JSON. The
+        # Content-Type it came with is the delivery's content_type.
+        return Response(row.raw_body, mimetype="application/octet-stream")
 
     return api
 
@@ -119,7 +121,7 @@ _DELIVERY_EXAMPLE = {"id": 17, "channel": "stock", "received_at": "2026-01-05T10
 
 def operations() -> list[Operation]:
     """The delivery log routes, as the published OpenAPI document shows them."""
-    delivery = path_parameter("id", {"type": "integer", "minimum": 0}, "the delivery's id")
+    delivery = path_parameter("id", ID_64, "the delivery's id")
     return [
         Operation("get", "/deliveries", "list_deliveries", "List the delivery log",
                   "Every delivery on every channel, newest first: accepted, duplicate or rejected (with its reason). "
@@ -131,13 +133,14 @@ def operations() -> list[Operation]:
                   parameters=(limit_parameter(50, 500),
                               query_parameter("channel", {"type": "string"}, "only this channel"),
                               query_parameter("outcome", {"type": "string"}, "accepted, duplicate or rejected"),
-                              query_parameter("before", {"type": "integer", "minimum": 0},
+                              query_parameter("before", ID_64,
                                               "the next_before of the previous page"))),
         Operation("get", "/deliveries/{id}", "get_delivery", "One delivery", "404 for a delivery never logged.",
                   DELIVERY, _DELIVERY_EXAMPLE, (401, 404), read=True, parameters=(delivery,)),
         Operation("get", "/deliveries/{id}/body", "get_delivery_body", "The raw body of a rejected delivery",
-                  "The bytes exactly as received, with their Content-Type; 404 when none is kept (only rejected "
-                  "deliveries from authenticated senders keep theirs).",
-                  {}, {"data": {"connectorStockId": ["…"]}}, (401, 404), read=True, parameters=(delivery,),
-                  answer_type="*/*"),
+                  "The bytes exactly as received (application/octet-stream; the Content-Type they came with is "
+                  "the delivery's content_type); 404 when none is kept (only rejected deliveries from "
+                  "authenticated senders keep theirs).",
+                  {"type": "string", "format": "binary"}, '{"data": {"connectorStockId": ["…"]', (401, 404),
+                  read=True, parameters=(delivery,), answer_type="application/octet-stream"),
     ]

@@ -132,12 +132,38 @@ class Contract:
     payloads: dict[str, Payload] = field(default_factory=dict)
 
 
+NO_NUL = r"^[^\u0000]*$"  # what no text column holds (storage.text_problem), as a JSON Schema pattern
+ID_64 = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # a delivery id, the read API's paging
+
+
+def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    # The read API refuses a NUL in any parameter (api.py): say so wherever a parameter is text.
+    return {**schema, "pattern": NO_NUL} if schema.get("type") == "string" else schema
+
+
 def path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+    return {"name": name, "in": "path", "required": True, "schema": _parameter_schema(schema),
+            "description": description}
 
 
 def query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    return {"name": name, "in": "query", "required": False, "schema": _parameter_schema(schema),
+            "description": description}
+
+
+YEARS = "([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"  # 0001-9999, what Python's date holds
+# 0002-9998: a moment with an offset in those years is a moment in UTC too (datetime.astimezone)
+UTC_YEARS = "(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+
+
+def date_pattern(dash: str = "-", years: str = YEARS) -> str:
+    """A calendar date YYYY-MM-DD as a regular expression JSON Schema can use (ECMA-262): months of 30 and
+    31 days, 28 days in February and the 29th in leap years only. ``dash`` is the separator (a character
+    class if need be), ``years`` the years allowed (leap years are all within both)."""
+    leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+    day31, day30, day28 = "(0[1-9]|[12][0-9]|3[01])", "(0[1-9]|[12][0-9]|30)", "(0[1-9]|1[0-9]|2[0-8])"
+    return (f"({years}{dash}((0[13578]|1[02]){dash}{day31}|(0[469]|11){dash}{day30}|02{dash}{day28})"
+            f"|{leap}{dash}02{dash}29)")
 
 
 def limit_parameter(default: int, high: int) -> dict[str, Any]:

@@ -7,8 +7,10 @@ express, listed here with the reason."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from receiver.config import from_mapping
 from simulator.core import Request, cases_for
 from simulator.servicemobility import SMCaseContext, TokenSigner
 from simulator.stock import StockCaseContext, StockGenerator
+from tests.conftest import STOCK_HEADERS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -100,7 +103,7 @@ def test_the_examples_are_the_documents_own_verbatim() -> None:
 
 def test_every_decision_a_document_cites_exists() -> None:
     text = json.dumps(DOCUMENTS)
-    cited = set(__import__("re").findall(r"\[((?:stock|s360|sm|erp)-\d+)\]", text))
+    cited = set(re.findall(r"\[((?:stock|s360|sm|erp)-\d+)\]", text))
     assert cited and {decision for decision in cited if f"**{decision}**" not in DECISIONS} == set()
 
 
@@ -291,3 +294,99 @@ def test_the_beyond_the_schema_lists_are_in_the_schemas_descriptions() -> None:
     assert "unequal length" in SCHEMAS["stock-push"]["description"]
     assert "each product appears once" in SCHEMAS["s360-batch"]["description"]
     assert "reads 1.0 as the integer 1" in SCHEMAS["s360-batch"]["description"]
+
+
+# --- what Schemathesis found (tests/test_schemathesis.py), fixed and pinned ------------------------------
+
+READ = {"Authorization": "Bearer read-api-token"}  # tests/conftest.py: API_TOKEN
+OPENAPI = DOCUMENTS[contracts.OPENAPI_FILE]
+
+
+def openapi_schema(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({**schema, "$defs": OPENAPI["components"]["schemas"]})
+
+
+def parameters() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, item in OPENAPI["paths"].items():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                yield path, parameter
+
+
+def test_pinned_every_text_parameter_says_no_nul_as_the_read_api_refuses_it(make_client: Any) -> None:
+    """Schemathesis sent ?after=%00 — 400, though the document allowed any text."""
+    texts = [(path, p["name"]) for path, p in parameters() if p["schema"].get("type") == "string"]
+    assert texts and all(p["schema"].get("pattern") == r"^[^\u0000]*$" for _, p in parameters()
+                         if p["schema"].get("type") == "string")
+    assert make_client().get("/api/stock?after=%00", headers=READ).status_code == 400
+
+
+def test_pinned_every_integer_parameter_is_bounded_as_the_receiver_bounds_it(make_client: Any) -> None:
+    """Schemathesis sent ?before=9223372036854775808 — 400, though the document set no maximum."""
+    client = make_client()
+    for path, parameter in parameters():
+        schema = parameter["schema"]
+        if schema.get("type") != "integer" or parameter["in"] != "query" or "{id}" in path:
+            continue  # (a route with an id answers 404 for an unknown one before it reads its paging)
+        assert "maximum" in schema, (path, parameter["name"])
+        beyond = schema["maximum"] + 1
+        assert not openapi_schema(schema).is_valid(beyond)
+        route = path.replace("{delivery}", "1")
+        assert client.get(f"{route}?{parameter['name']}={beyond}", headers=READ).status_code == 400, (route, parameter)
+
+
+def test_pinned_an_empty_before_is_a_400_not_ignored(make_client: Any) -> None:
+    """Schemathesis sent ?before= (not an integer) to the events list: 200, every event, as if absent."""
+    answer = make_client().get("/api/servicemobility/events?before=", headers=READ)
+    assert answer.status_code == 400 and "before must be an integer" in answer.get_json()["error"]["message"]
+
+
+def sm_event(time: str = "2022-07-27T23:10:12.000Z", **item: Any) -> dict[str, Any]:
+    row = {"rowver": "0x01", "InventoryUsage": {
+        "UserID": "u", "ModifiedUTC": "2022-07-27T22:58:24.794Z", "RefModule": "1005", "RefObjID": "PI-1",
+        "StorageLocations": [{"StorageLocationID": "WH", "Items": [{"ProdNum": "P-1", **item}]}]}}
+    return {"id": str(uuid.uuid4()), "type": "InventoryUsage", "specversion": "1.0", "source": "s",
+            "time": time, "data": {"rowver": "0x01", "rows": [row]}}
+
+
+@pytest.mark.parametrize(("change", "accepted"), [
+    # Schemathesis sent days no calendar has (Sept 31, April 31) and the year 0000: valid to the document's
+    # pattern, refused by the receiver. The pattern is now the calendar's, leap years included.
+    ({"time": "2022-09-31T10:00:00Z"}, False),
+    ({"time": "0884-04-31 00:10:30+22:30"}, False),
+    ({"time": "0000-01-01T00:00:00Z"}, False),
+    ({"time": "2023-02-29T10:00:00Z"}, False),
+    ({"time": "2024-02-29T10:00:00Z"}, True),
+    ({"time": "2000-02-29t10:00:00.123456789z"}, True),
+    # a moment whose offset would take it out of the years UTC holds: refused, by both
+    ({"time": "0001-01-01T00:30:00+01:00"}, False),
+    ({"time": "9999-12-31T23:30:00-01:00"}, False),
+    # found while reading what marshmallow's Float takes: a quantity written as a string
+    ({"InQty": "1.5"}, False),
+    # Schemathesis sent Qty = -1e14, which the document allowed (apispec writes Range(min_inclusive=False)
+    # as an inclusive minimum): the quantity field now says its exclusive bounds itself.
+    ({"InQty": -1e14}, False),
+    ({"InQty": 99999999999999.9}, True),
+    # JSON Schema's integer includes 1002.0; a code written so is read as 1002
+    ({"BatchNum": 1002.0}, True),
+])
+def test_pinned_servicemobility_receiver_and_schema_agree(make_client: Any, change: dict[str, Any],
+                                                          accepted: bool) -> None:
+    item = {name: value for name, value in change.items() if name != "time"}
+    body = sm_event(change.get("time", "2022-07-27T23:10:12.000Z"), **item)
+    answer = make_client().post("/servicemobility/InventoryUsage/", json=body)
+    assert (answer.status_code == 200) is accepted, answer.get_json()
+    assert (errors("servicemobility-InventoryUsage-event", body) == []) is accepted
+
+
+def test_pinned_a_kept_body_is_served_as_bytes_not_as_what_it_claimed(make_client: Any) -> None:
+    """Schemathesis read a kept body declared application/json that was not JSON (it had been refused for
+    that): the body is served as application/octet-stream, its declared type is the delivery's."""
+    client = make_client()
+    refused = client.post("/stock-push", data=b"{not json",
+                          headers={**STOCK_HEADERS, "Content-Type": "application/json"})
+    assert refused.status_code == 400
+    delivery = client.get("/api/deliveries?channel=stock", headers=READ).get_json()["items"][0]
+    assert delivery["content_type"] == "application/json"
+    kept = client.get(f"/api/deliveries/{delivery['id']}/body", headers=READ)
+    assert kept.data == b"{not json" and kept.mimetype == "application/octet-stream"

@@ -706,6 +706,11 @@ def _list(items: dict[str, Any]) -> dict[str, Any]:
             "properties": {"items": {"type": "array", "items": items}, "next_after": {"type": ["string", "null"]}}}
 
 
+def _first(operation_id: str) -> dict[str, dict[str, Any]]:
+    return {"GetFirst": {"operationId": operation_id, "parameters": {"id": "$response.body#/items/0/id"},
+                         "description": "the page's first object"}}
+
+
 def contract(config: Config | None) -> Contract:
     """The ERP's read routes (its messages are in the AsyncAPI document, receiver/contracts.py)."""
     page = (limit_parameter(100, 1000),
@@ -715,7 +720,7 @@ def contract(config: Config | None) -> Contract:
     return Contract("ERP push notifications", "What the ERP consumer stored from the two queues (erp-amqp-push.md).", [
         Operation("get", "/erp/customers", "list_erp_customers", "List the customers held", "Paged by id.",
                   _list(_HELD), {"items": [_CUSTOMER_EXAMPLE], "next_after": None}, (400, 401), read=True,
-                  parameters=page),
+                  parameters=page, links=_first("get_erp_customer")),
         Operation("get", "/erp/customers/{id}", "get_erp_customer", "One customer (state probe)",
                   "The last full state received for this id; 404 when it was never received.",
                   _HELD, _CUSTOMER_EXAMPLE, (401, 404), read=True, probe=True, parameters=(customer_id,)),
@@ -726,7 +731,7 @@ def contract(config: Config | None) -> Contract:
                   parameters=(customer_id, *page)),
         Operation("get", "/erp/subscriptions", "list_erp_subscriptions", "List the subscriptions held",
                   "Paged by id.", _list(HELD_SUBSCRIPTION), {"items": [_SUBSCRIPTION_EXAMPLE], "next_after": None},
-                  (400, 401), read=True, parameters=page),
+                  (400, 401), read=True, parameters=page, links=_first("get_erp_subscription")),
         Operation("get", "/erp/subscriptions/{id}", "get_erp_subscription", "One subscription (state probe)",
                   "The last full state received, its characteristic bag as read, and the customers it names; 404 "
                   "when it was never received.", HELD_SUBSCRIPTION, _SUBSCRIPTION_EXAMPLE, (401, 404), read=True,

@@ -26,6 +26,7 @@ from .. import storage
 from ..errors import ConfigError, InvalidPayload, Unauthenticated, shown
 from ..web import (
     HEADER_NAME_CHARS,
+    ID_64,
     Contract,
     Operation,
     Payload,
@@ -565,6 +566,7 @@ def contract(config: Config | None) -> Contract:
         {"type": "object", "required": ["items", "next_after"],
          "properties": {"items": {"type": "array", "items": PRODUCT}, "next_after": {"type": ["integer", "null"]}}},
         {"items": [_PRODUCT_EXAMPLE], "next_after": None}, (400, 401), read=True,
+        links={"GetProduct": {"operationId": "get_s360_product", "parameters": {"id": "$response.body#/items/0/id"}}},
         parameters=(limit_parameter(100, 1000), after, query_parameter("state", {"type": "string"}, "only this state")),
     )
     product = Operation(
@@ -588,7 +590,7 @@ def contract(config: Config | None) -> Contract:
         {"delivery": 9, "outcome": "accepted", "counts": {"received": 3, NEW: 0, CHANGED: 1, UNCHANGED: 2}, NEW: [],
          CHANGED: [10228321402530], UNCHANGED: [10228321399304, 10228321405948], "next_after": None},
         (400, 401, 404), read=True,
-        parameters=(path_parameter("delivery", {"type": "integer", "minimum": 0}, "the delivery of the 200 answer"),
+        parameters=(path_parameter("delivery", ID_64, "the delivery of the 200 answer"),
                     limit_parameter(1000, 10_000), after),
     )
     return Contract("S-360 inventory webhook", "S-360's inventory webhook (s360-inventory-webhook.txt).",

@@ -26,17 +26,19 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
-from marshmallow.validate import Equal, Length, OneOf, Range
+from marshmallow.validate import Equal, Length, OneOf
 
 from .. import storage
 from ..errors import ConfigError, InvalidPayload, ReceiverError, Unauthenticated, shown
 from ..web import (
+    UTC_YEARS,
     Contract,
     Operation,
     Payload,
     Receipt,
     Receive,
     add_push_endpoint,
+    date_pattern,
     int_arg,
     limit_parameter,
     parse_json,
@@ -295,8 +297,9 @@ def token_check(config: Config) -> TokenCheck:
 
 # --- the envelope ---------------------------------------------------------------------------------
 
-DATE_TIME_PATTERN = (r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-                     r"(\.[0-9]+)?")  # DATE_TIME_RE as JSON Schema can say it
+# DATE_TIME_RE as JSON Schema can say it, with the calendar and the years a moment in UTC can have
+DATE_TIME_PATTERN = date_pattern(years=UTC_YEARS) + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+UTC_YEAR_RANGE = range(2, 9999)
 DATE_TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([Zz]|[+-]\d{2}:\d{2})?")
 
 
@@ -320,6 +323,8 @@ class DateTime(fields.Field):
         match = DATE_TIME_RE.fullmatch(value) if isinstance(value, str) else None
         if match is None or (self.offset_required and match[3] is None):
             raise ValidationError(f"Not {self.expected}: {shown(value)}.")
+        if int(match[1][:4]) not in UTC_YEAR_RANGE:  # so that every offset stays within what UTC can hold
+            raise ValidationError(f"Out of range: {shown(value)}; the year must be from 0002 to 9998.")
         try:
             moment = datetime.fromisoformat(f"{match[1]}T{match[2]}{(match[3] or 'Z').upper()}")
         except ValueError:
@@ -351,12 +356,15 @@ class Text(fields.String):
 
 
 class Code(Text):
-    """An identifier or code as text; a JSON integer is read as its digits (RefModule 1002 = "1002")."""
+    """An identifier or code as text; a JSON integer is read as its digits (RefModule 1002 = "1002", and so is
+    1002.0)."""
 
     def json_schema(self) -> dict[str, Any]:
         return {**super().json_schema(), "type": ["string", "integer"]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) is float and value.is_integer():  # 1002.0 is the JSON number 1002 (and a JSON Schema integer)
+            value = int(value)
         if type(value) is int:
             value = str(value)
         return super()._deserialize(value, attr, data, **kwargs)
@@ -365,11 +373,28 @@ class Code(Text):
 KEY = storage.KEY_TEXT_MAX  # the fields stored in a key or an index
 
 
+MAX_QUANTITY = 1e14  # what the stored NUMERIC(18, 4) columns hold
+
+
+class Quantity(fields.Float):
+    """A decimal, written as a JSON number (marshmallow's Float would also read the string "1.5", which the
+    document's "decimals" and the published schema do not allow), within what the stored column holds, so
+    that a huge value is a 422, not a failed write."""
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "number", "exclusiveMinimum": -MAX_QUANTITY, "exclusiveMaximum": MAX_QUANTITY}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) not in (int, float):
+            raise ValidationError(f"Not a number: {shown(value)}.")
+        if not -MAX_QUANTITY < value < MAX_QUANTITY:
+            raise ValidationError(f"Out of range: {shown(value)}; a quantity is above -10^14 and below 10^14.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _quantity() -> fields.Float:
     # Decimals; not required, since a quantity the platform leaves out is no reason to lose the usage.
-    # Bounded to what the stored NUMERIC column holds, so a huge value is a 422, not a failed write.
-    return fields.Float(allow_none=True, load_default=None, validate=Range(-1e14, 1e14, min_inclusive=False,
-                                                                             max_inclusive=False))
+    return Quantity(allow_none=True, load_default=None)
 
 
 class _KeepsUnknown(Schema):
@@ -688,8 +713,9 @@ def _read_api(api: Blueprint, store: storage.Store) -> None:
         for name in ("type", "source"):
             if value := request.args.get(name):
                 query = query.where(events.c[name] == value)
-        if request.args.get("before"):
-            query = query.where(events.c.delivery_id < int_arg("before", 0, 1, 2**63 - 1))
+        before = int_arg("before", None, 1, 2**63 - 1)  # an empty value is not a number either: 400
+        if before is not None:
+            query = query.where(events.c.delivery_id < before)
         with store.read() as conn:
             items = [event_json(row) for row in conn.execute(query)]
         next_before = items[-1]["deliveryId"] if len(items) == limit else None
@@ -794,7 +820,6 @@ def usage_json(row: sa.Row[Any]) -> dict[str, Any]:
 _ENVELOPE_BEYOND = (
     "an event whose source and id were received before is a duplicate: answered 200, nothing changed (sm-1)",
     "the type matches the path the event is posted to (sm-6)",
-    "time is a real calendar moment (RFC 3339), e.g. not 2022-02-30 (sm-4)",
 )
 
 
@@ -900,9 +925,12 @@ def contract(config: Config | None) -> Contract:
                    "properties": {"items": {"type": "array", "items": EVENT},
                                   "next_before": {"type": ["integer", "null"]}}},
                   {"items": [_EVENT_EXAMPLE], "next_before": None}, (400, 401), read=True,
+                  links={"GetEvent": {"operationId": "get_servicemobility_event",
+                                      "parameters": {"source": "$response.body#/items/0/source",
+                                                     "id": "$response.body#/items/0/id"}}},
                   parameters=(page, query_parameter("type", {"type": "string"}, "only this type"),
                               query_parameter("source", {"type": "string"}, "only this source"),
-                              query_parameter("before", {"type": "integer", "minimum": 1},
+                              query_parameter("before", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
                                               "the next_before of the previous page"))),
         Operation("get", "/servicemobility/events/{source}/{id}", "get_servicemobility_event",
                   "One event by its duplicate key (state probe)",

@@ -33,6 +33,7 @@ from ..web import (
     Payload,
     Receipt,
     add_push_endpoint,
+    date_pattern,
     int_arg,
     limit_parameter,
     parse_json,
@@ -233,7 +234,7 @@ def _upper_code(value: str) -> str:
 STRING, NUMBERS = (str,), (int, float)
 # What JSON Schema can say of the dash family: any of its members where a date or a UUID has "-".
 _D = "[-" + "".join(sorted(set("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"))) + "]"
-_DAY = f"[0-9]{{4}}{_D}(0[1-9]|1[0-2]){_D}(0[1-9]|[12][0-9]|3[01])"
+_DAY = date_pattern(_D)  # a calendar day, any dash
 _HEX = "[0-9a-fA-F]"
 _TEXT = {"type": "string", "pattern": r"^[^\u0000]*$"}  # no NUL: no text column holds one
 TEXT = Kind("a string", STRING, sa.Text, schema=_TEXT)
@@ -641,7 +642,6 @@ PUSH_PAYLOAD = Payload(
     examples=("document-example",),
     beyond=(
         "every column has as many values as connectorStockId: arrays of unequal length reject the push (stock-4)",
-        "a date is a real calendar day, e.g. not 2021-02-30 (stock-4)",
         "internalStockId and connectorStockId, when both are sent, are equal (stock-1)",
         "the Unicode dash family is read as \"-\" in dates, UUIDs and codes: the patterns allow any of it "
         "(stock-2)",
@@ -706,6 +706,8 @@ def contract(config: Config | None) -> Contract:
          "properties": {"items": {"type": "array", "items": STOCK_ENTRY},
                         "next_after": {"type": ["string", "null"]}}},
         {"items": [_ENTRY_EXAMPLE], "next_after": None}, (400, 401), read=True,
+        links={"GetStockEntry": {"operationId": "get_stock_entry",
+                                 "parameters": {"connectorStockId": "$response.body#/items/0/connectorStockId"}}},
         parameters=(limit_parameter(100, 1000), query_parameter("pn", {"type": "string"}, "only this part number"),
                     query_parameter("after", {"type": "string"}, "the next_after of the previous page"),
                     query_parameter("include_deleted", {"type": "string"}, "1 (or true, yes): removed entries too")),
