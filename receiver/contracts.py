@@ -194,9 +194,9 @@ def openapi(config: Config | None = None) -> dict[str, Any]:
         for operation in operations:
             path = prefix + operation.path if operation.read else operation.path
             spec.path(path=path, operations={operation.method: _operation(channel, tag, operation)})
-    document = spec.to_dict()
-    document["jsonSchemaDialect"] = JSON_SCHEMA_DIALECT
-    return document
+    # The schemas are in OpenAPI 3.1's default dialect (JSON Schema 2020-12 and OpenAPI's vocabulary), so
+    # jsonSchemaDialect is left out: renderers such as Swagger UI take only the default.
+    return spec.to_dict()
 
 
 def _operation(channel: str, tag: str, operation: Operation) -> dict[str, Any]:
