@@ -160,9 +160,7 @@ def openapi(config: Config | None = None) -> dict[str, Any]:
         f"({ASYNCAPI_FILE}); each payload is also a JSON Schema of its own (*.schema.json). Where the platforms' "
         f"documents leave gaps, descriptions cite the kit's decisions ([contract_tests/decisions.md]({DECISIONS}))."))
     spec.components.schema("Error", copy.deepcopy(ERROR_SCHEMA))
-    statuses = sorted({status for c in contracts(config).values() for op in c.operations for status in op.refusals}
-                      | {401, 500})
-    for status in statuses:
+    for status in REFUSALS:
         message, problems = _PROBLEM_EXAMPLES[status]
         spec.components.response(f"Error{status}", {
             "description": f"{HTTPStatus(status).phrase}: {REFUSALS[status]}",

@@ -176,6 +176,11 @@ def test_the_read_api_is_in_the_document_when_it_is_on() -> None:
     assert document["paths"]["/sm/Act/"]["post"]["security"] == [{}]  # jwt = "off": the token is not evaluated
 
 
+def test_a_receiver_with_only_its_read_api_serves_a_valid_document() -> None:
+    document = served({"api": {"token": "t"}})
+    assert {"/api/deliveries", "/api/deliveries/{id}", "/healthz"} <= set(document["paths"])
+
+
 def test_docs_renders_the_document_from_the_packaged_bundle() -> None:
     client = create_app(from_mapping({"storage": {"url": "sqlite://"}})).test_client()
     page = client.get("/docs/")
