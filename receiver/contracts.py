@@ -83,8 +83,8 @@ def describe(payload: Payload) -> str:
     if not payload.beyond:
         return payload.description
     rules = "\n".join(f"- {_decision_links(rule)}" for rule in payload.beyond)
-    return (f"{payload.description}\n\nBeyond this schema — the receiver checks these, a JSON Schema cannot say "
-            f"them (the decisions are in contract_tests/decisions.md):\n{rules}")
+    return (f"{payload.description}\n\nBeyond this schema — what the receiver also does, which a JSON Schema "
+            f"cannot say (the decisions are in contract_tests/decisions.md):\n{rules}")
 
 
 def contracts(config: Config | None = None) -> dict[str, Contract]:

@@ -643,8 +643,8 @@ PUSH_PAYLOAD = Payload(
     beyond=(
         "every column has as many values as connectorStockId: arrays of unequal length reject the push (stock-4)",
         "internalStockId and connectorStockId, when both are sent, are equal (stock-1)",
-        "the Unicode dash family is read as \"-\" in dates, UUIDs and codes: the patterns allow any of it "
-        "(stock-2)",
+        "a dash of the Unicode family (the example's U+2011) is read as \"-\" in dates, UUIDs and codes: the "
+        "patterns accept any of them, the receiver stores \"-\" (stock-2)",
         "an older change (by timeStampEntry) never overwrites a newer one, and DEL removes for good (stock-5)",
         "a push received before is recognised and changes nothing (stock-5)",
     ),
