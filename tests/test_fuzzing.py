@@ -105,6 +105,8 @@ def mutated(base: Any) -> st.SearchStrategy[Any]:
                 parent[path[-1]]  # noqa: B018 (still there after an earlier change?)
             except (KeyError, IndexError, TypeError):
                 continue
+            if not isinstance(parent, dict | list):  # an earlier change made it text, which indexes too
+                continue
             action = draw(st.sampled_from(["replace", "drop", "wrap", "hostile"]))
             if action == "drop" and isinstance(parent, dict):
                 del parent[path[-1]]
