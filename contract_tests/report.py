@@ -101,6 +101,11 @@ def check_refused(what: str, delivery: Delivery, *, case: str | None = None) -> 
     check(400 <= delivery.status < 500, what, expected="a 4xx refusal", delivery=delivery, case=case)
 
 
+def check_success(what: str, delivery: Delivery, *, case: str | None = None) -> None:
+    """Fail unless the receiver answered with a 2xx (where the document names no success status)."""
+    check(200 <= delivery.status < 300, what, expected="a 2xx success", delivery=delivery, case=case)
+
+
 def check_accepted(what: str, delivery: Delivery, *, case: str | None = None) -> None:
     """Fail unless the receiver answered exactly 200."""
     check(delivery.status == 200, what, expected="200", delivery=delivery, case=case)

@@ -40,18 +40,27 @@ class ServerConfig:
     # The stock-push document requires SSL: plain HTTP only when asked for, with a warning.
     insecure_http: bool = False
     workers: int = 2
+    # Connections one worker serves at once (each a greenlet: an idle one costs memory, not a thread).
+    worker_connections: int = 1000
+    # Ignored: kept so that configuration files written for the threaded server still load.
     threads: int = 4
     timeout: int = 120
-    # Seconds a sender has to deliver a whole request body (408 after that, nothing applied).
+    # Deadlines of each phase of a connection, in seconds: the TLS handshake (then closed), the request
+    # line and headers (then 408), the wait for the next request on a kept-alive connection (then
+    # closed), the whole body (then 408, nothing applied).
+    handshake_timeout: float = 10.0
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 5.0
     body_timeout: float = 60.0
 
     def validate(self) -> None:
         if not self.insecure_http and bool(self.certfile) != bool(self.keyfile):
             raise ConfigError("[server] certfile and keyfile go together: give both, or neither with insecure_http")
-        if self.workers < 1 or self.threads < 1:
-            raise ConfigError("[server] workers and threads must be at least 1")
-        if self.body_timeout <= 0:
-            raise ConfigError("[server] body_timeout must be above 0 seconds")
+        if self.workers < 1 or self.threads < 1 or self.worker_connections < 1:
+            raise ConfigError("[server] workers, worker_connections and threads must be at least 1")
+        for key in ("handshake_timeout", "header_timeout", "keepalive_timeout", "body_timeout"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"[server] {key} must be above 0 seconds")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Serving the app with gunicorn: HTTPS from the configured certificate and key, several workers
-(processes) of several threads each. Plain HTTP only when explicitly asked for."""
+(processes), each serving its connections as greenlets (``worker.ReceiverWorker``: gevent, a deadline on
+every phase of a connection). Plain HTTP only when explicitly asked for."""
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from .app import create_app
 from .config import Config
 from .errors import ConfigError
 from .storage import Store
+from .worker import AccessLog, ReceiverWorker, deferred_handshake_context
 
 AppFactory = Callable[[Config], Flask]
 
@@ -34,18 +37,22 @@ class ReceiverServer(BaseApplication):
         options: dict[str, Any] = {
             "bind": [server.bind],
             "workers": server.workers,
-            "threads": server.threads,
-            "worker_class": "gthread",
+            "worker_class": ReceiverWorker,  # reads the deadlines from receiver_config.server
+            "worker_connections": server.worker_connections,
             "timeout": server.timeout,
             "graceful_timeout": 30,
-            "keepalive": 5,
+            # Only read as "keep connections alive" by the worker, which waits keepalive_timeout.
+            "keepalive": 1,
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",
+            "logger_class": AccessLog,
             "proc_name": "inventory-receiver",
+            "control_socket_disable": True,  # no runtime management socket: the kit never uses one
         }
         if not server.insecure_http:
-            options |= {"certfile": server.certfile, "keyfile": server.keyfile}
+            options |= {"certfile": server.certfile, "keyfile": server.keyfile,
+                        "ssl_context": deferred_handshake_context}
         return options
 
     def load_config(self) -> None:
@@ -59,6 +66,9 @@ class ReceiverServer(BaseApplication):
         # thresholds the collector runs over and over during one request (and over the app's own
         # long-lived objects, which freeze() takes out of its view).
         gc.freeze()
+        # Frozen objects are otherwise released only during the interpreter's teardown, when a logging
+        # handler's weakref callback then takes a lock whose (gevent) module is already gone.
+        atexit.register(gc.unfreeze)
         gc.set_threshold(50_000, 20, 20)
         return app
 

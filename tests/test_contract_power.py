@@ -27,7 +27,17 @@ MUTANTS = load_all()
 TOKEN = "power-probe-token"
 STOCK_KEY = "power-stock-key"
 S360_PASSWORD = "power-s360-password"
+S360_SECTION = {"enabled": True, "auth": "BASIC_AUTH", "login": "s360", "password": S360_PASSWORD}
 SM_SECRET = "p" * 40
+
+
+def s360_auth(mutant: Mutant) -> str:
+    """``--s360-auth`` for the [s360] section a mutant runs with (it may change the mode)."""
+    section = {**S360_SECTION, **mutant.config.get("s360", {})}
+    mode = {"NONE": "none", "BASIC_AUTH": "basic", "API_KEY": "api-key"}[section["auth"]]
+    return mode if mode == "none" else f"{mode}:{section['login']}:{section['password']}"
+
+
 @dataclass(frozen=True)
 class Harness:
     server: RunningReceiver
@@ -41,7 +51,7 @@ class Harness:
         if "stock" in channels:
             args += ["--stock-header", f"X-Stock-Key: {STOCK_KEY}"]
         if "s360" in channels:
-            args += ["--s360-path", "/s360/inventory", "--s360-auth", f"basic:s360:{S360_PASSWORD}"]
+            args += ["--s360-path", "/s360/inventory", "--s360-auth", s360_auth(mutant)]
         if "servicemobility" in channels:
             args += ["--servicemobility-base", "/servicemobility", "--servicemobility-secret", SM_SECRET,
                      "--servicemobility-evaluates-jwt"]
@@ -89,7 +99,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory, rabbitmq_url: str) -> Iter
         "storage": {"data_dir": str(workdir / "data")},
         "api": {"token": TOKEN},
         "stock": {"enabled": True, "credential_headers": {"X-Stock-Key": STOCK_KEY}},
-        "s360": {"enabled": True, "auth": "BASIC_AUTH", "login": "s360", "password": S360_PASSWORD},
+        "s360": S360_SECTION,
         "servicemobility": {"enabled": True, "jwt": "hs256", "secret": SM_SECRET},
         "erp": {"enabled": True, "amqp_url": rabbitmq_url},
     }
@@ -143,3 +153,15 @@ def test_the_readme_states_how_many_rules_are_covered() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     covered = len(RULES) - len(NOT_COVERED)
     assert f"**{covered} of the suite's {len(RULES)} rules** have such a receiver ({len(MUTANTS)} mutants)" in readme
+
+
+def test_the_contract_suite_fails_a_stock_receiver_served_over_plain_http(tmp_path: Path) -> None:
+    """stock.ssl has no mutant under the harness, which serves every mutant over HTTPS: the receiver that
+    breaks it is the reference served over plain HTTP, on a server of its own."""
+    config = {"storage": {"data_dir": str(tmp_path / "data")},
+              "stock": {"enabled": True, "credential_headers": {"X-Stock-Key": STOCK_KEY}}}
+    with running_receiver(config, tmp_path / "plain-http", tls=None) as server:
+        code, output, by_rule = run_contract(tmp_path, "--receiver-url", server.url, "--channels", "stock",
+                                             "--stock-header", f"X-Stock-Key: {STOCK_KEY}", "--rules", "stock.ssl")
+    assert code == 1 and by_rule.get("stock.ssl") == "failed", output[-3000:]
+    assert "is not an https:// URL" in output and "Traceback" not in output

@@ -130,7 +130,14 @@ def test_our_receiver_passes_the_whole_contract(tmp_path: Path, receiver: Runnin
     assert "stock-push.rst" in junit.read_text(encoding="utf-8")  # … and the sentence it checks
 
 
-PROBE_CHECKS = ("test_stock_follows", "test_nothing_of", "test_a_replayed_push_changes", "test_a_late")
+def probe_checks(module: str = "test_stock") -> tuple[str, ...]:
+    """The names of a module's checks that read the state probe (marked ``pytest.mark.probe``)."""
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "contract_tests" / f"{module}.py").read_text())
+    return tuple(node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                 and any(ast.unparse(d) == "pytest.mark.probe" for d in node.decorator_list))
+
+
+PROBE_CHECKS = probe_checks()
 
 
 def test_without_a_probe_the_probe_checks_fail_saying_what_to_give(tmp_path: Path, receiver: RunningReceiver) -> None:
@@ -138,7 +145,7 @@ def test_without_a_probe_the_probe_checks_fail_saying_what_to_give(tmp_path: Pat
     assert code == 1, output[-3000:]
     assert junit is not None
     failed = [name for name, state in results(junit).items() if state == "failed"]
-    assert failed and all(name.startswith(PROBE_CHECKS) for name in failed)
+    assert failed and {name.split("[")[0] for name in failed} == set(PROBE_CHECKS)
     assert "give --state-probe URL" in output and "--allow-skip probe" in output
 
 
@@ -147,7 +154,7 @@ def test_a_probe_check_skips_only_when_allowed(tmp_path: Path, receiver: Running
     assert code == 0, output[-3000:]
     assert junit is not None
     skipped = [name for name, state in results(junit).items() if state == "skipped"]
-    assert skipped and all(name.startswith(PROBE_CHECKS) for name in skipped)
+    assert skipped and {name.split("[")[0] for name in skipped} == set(PROBE_CHECKS)
 
 
 @contextmanager
@@ -311,14 +318,14 @@ def test_should_warn_reports_should_failures_without_failing_the_run(tmp_path: P
 
 def test_rules_select_checks_and_junit_names_carry_the_level(tmp_path: Path, receiver: RunningReceiver) -> None:
     code, output, junit = run_suite(tmp_path, *stock_args(receiver.url, receiver.ca or Path()),
-                                    "--rules", "stock.credentials*,stock.ssl")
+                                    "--rules", "stock.credentials*,stock.ssl", "--allow-skip", "probe")
     assert code == 0 and junit is not None, output[-2000:]
     root = ET.parse(junit).getroot()
     names = [case.get("name", "") for case in root.iter("testcase")]
     assert names and all(name.startswith(("[MUST] ", "[SHOULD] ")) for name in names)
     assert {name.split("] ")[1].split("[")[0] for name in names} == {
         "test_the_connection_is_ssl_encrypted", "test_missing_or_wrong_credentials_are_refused",
-        "test_missing_or_wrong_credentials_are_401"}
+        "test_missing_or_wrong_credentials_are_401", "test_nothing_of_a_push_with_wrong_credentials_is_stored"}
     assert [suite.get("name") for suite in root.iter("testsuite")] == ["inventory-contract"]
 
 
@@ -327,3 +334,37 @@ def test_list_rules_prints_each_rule_with_its_sentence(tmp_path: Path) -> None:
     assert code == 0
     assert "stock.older-never-wins  [SHOULD]" in output and "decision stock-5 (decisions.md)" in output
     assert 'stock-push.rst: "The connection should be SSL encrypted."' in output
+
+
+def test_a_stock_receiver_answering_201_is_no_failure(tmp_path: Path, tls: TLSFiles) -> None:
+    """The stock document names no success status (decision stock-8): a receiver that answers its
+    pushes 201 Created, and stores them, passes every stock check the reference passes."""
+    from receiver import create_app
+    from receiver.config import from_mapping
+    from receiver.storage import Store
+
+    url = f"sqlite:///{tmp_path / 'created.db'}"
+    store = Store(url)
+    store.create_schema()
+    config = from_mapping({"storage": {"url": url}, "api": {"token": PROBE_TOKEN},
+                           "stock": {"enabled": True, "max_body_bytes": LIMIT,
+                                     "credential_headers": dict(line.split(": ") for line in CREDENTIALS)}})
+    app = create_app(config, store=store)
+    view = app.view_functions["stock_push"]
+
+    def created() -> Any:
+        answer, status = view()
+        return answer, 201 if status == 200 else status
+
+    app.view_functions["stock_push"] = created
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(tls.cert), str(tls.key)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"https://127.0.0.1:{port}"
+        code, output, _ = run_suite(tmp_path, *stock_args(base, tls.ca), "--state-probe", f"{base}/api",
+                                    "--state-probe-header", f"Authorization: Bearer {PROBE_TOKEN}")
+    finally:
+        server.shutdown()
+        store.dispose()
+    assert code == 0, output[-4000:]

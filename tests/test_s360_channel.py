@@ -11,6 +11,8 @@ import hashlib
 import json
 import logging
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -283,11 +285,15 @@ def test_the_example_configuration_documents_the_defaults() -> None:
 
 # --- what the simulator sends ---------------------------------------------------------------------------
 
-# Where the 422 answer must point for the cases that break one product (the others have the path []).
-PROBLEM_PATHS = {
-    "not-an-array": [], "item-not-an-object": [3], "id-missing": [0, "id"], "id-not-an-integer": [0, "id"],
-    "id-is-a-float": [0, "id"], "id-is-boolean": [0, "id"], "id-out-of-64-bit-range": [0, "id"],
-    "code-missing": [0, "code"], "code-not-a-string": [0, "code"], "duplicate-id-in-batch": [1, "id"],
+# Where the 422 answer must point when a case breaks the product at ``index`` (the cases that break no
+# product in particular have the path []).
+PROBLEM_PATHS: dict[str, Callable[[int], list[Any]]] = {
+    "not-an-array": lambda index: [], "item-not-an-object": lambda index: [index],
+    **{name: lambda index, key=key: [index, key] for name, key in (
+        ("id-missing", "id"), ("id-not-an-integer", "id"), ("id-is-a-float", "id"), ("id-is-boolean", "id"),
+        ("id-out-of-64-bit-range", "id"), ("code-missing", "code"), ("code-not-a-string", "code"))},
+    # the first carries the second's id, a later one the first's: the second of the two is the duplicate
+    "duplicate-id-in-batch": lambda index: [max(index, 1), "id"],
 }
 
 
@@ -295,16 +301,20 @@ PROBLEM_PATHS = {
 def test_every_malformation_gets_its_status_and_nothing_is_applied(make_client: Any, mode: str) -> None:
     auth = AUTHS[mode]
     client = make_client(s360=section(auth, max_body_bytes=LIMIT))
-    context = S360CaseContext(products(3), auth, max_body_bytes=LIMIT)
+    context = S360CaseContext(products(5), auth, max_body_bytes=LIMIT)
     sent = []
-    for case, request in cases_for(MALFORMATIONS, context):
-        answer = send_request(client, request)
-        assert case.expect.accepts(answer.status_code), (case.name, answer.status_code, answer.get_json())
-        error = answer.get_json()["error"]
-        assert error["status"] == answer.status_code, case.name
-        if case.name in PROBLEM_PATHS:
-            assert PROBLEM_PATHS[case.name] in [p["path"] for p in error["problems"]], (case.name, error)
-        sent.append(case.name)
+    for case in MALFORMATIONS.applicable(context):
+        requests = case.build(context)
+        at = context.positions() if len(requests) == 3 else (0,) * len(requests)
+        for index, request in zip(at, requests, strict=True):
+            answer = send_request(client, request)
+            assert case.expect.accepts(answer.status_code), (case.name, index, answer.status_code, answer.get_json())
+            error = answer.get_json()["error"]
+            assert error["status"] == answer.status_code, case.name
+            if case.name in PROBLEM_PATHS:
+                paths = [p["path"] for p in error["problems"]]
+                assert PROBLEM_PATHS[case.name](index) in paths, (case.name, index, error)
+            sent.append(case.name)
     assert {"not-json", "wrong-content-type", "oversize-batch", "duplicate-id-in-batch"} <= set(sent)
     assert product_ids(client) == []
     assert {d["outcome"] for d in deliveries(client)} == {"rejected"}
@@ -510,6 +520,28 @@ def test_the_platforms_batches_and_changes_through_the_https_server(store_url: s
     assert sum(d["counts"]["changed"] for d in logged[4:]) == len(changed)
     assert sorted(reported) == sorted(changed)
     assert "Traceback" not in receiver.log_text() and auth.password not in receiver.log_text()
+
+
+@pytest.mark.parametrize(("mode", "store_url"), [("NONE", "sqlite"), ("API_KEY", "postgresql")],
+                         indirect=["store_url"])
+def test_the_s360_contract_passes_in_the_other_authentication_modes(mode: str, store_url: str,
+                                                                    tmp_path: Path) -> None:
+    """Basic auth is what the whole-contract and the contract-power tests run; here NONE, and API_KEY under
+    the document's own header name ``-x-api-key`` (the contract's case also sends ``x-api-key``)."""
+    auth = AUTHS[mode]
+    config = {"storage": {"url": store_url}, "api": {"token": API_TOKEN}, "stock": {"enabled": False},
+              "s360": section(auth)}
+    cli_auth = "none" if mode == "NONE" else f"api-key:{auth.login}:{auth.password}"
+    with running_receiver(config, tmp_path, tls=make_tls(tmp_path / "tls")) as receiver:
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
+             "--receiver-url", receiver.url, "--ca-bundle", str(receiver.ca), "--channels", "s360",
+             "--s360-path", PATH, "--s360-auth", cli_auth, "--state-probe", f"{receiver.url}/api",
+             "--state-probe-header", f"Authorization: Bearer {API_TOKEN}"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert "Traceback" not in receiver.log_text() and (not auth.password or auth.password not in receiver.log_text())
 
 
 def test_concurrent_deliveries_of_the_same_new_products_call_each_new_once(store_url: str) -> None:

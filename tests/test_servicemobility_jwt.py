@@ -157,10 +157,11 @@ def test_every_token_attack_of_the_simulator_is_invalid_logon_and_its_good_cases
     assert ("jwt-hs256-signed-with-rsa-public-key" in attacks) == (mode != "hs256")
     assert "jwt-wrong-issuer" in attacks and len(attacks) >= 9
     for name in attacks:
-        (request,) = sm.MALFORMATIONS[name].build(ctx)
-        answer = client.post(f"/servicemobility/{request.path}", data=request.body, headers=dict(request.headers))
-        answer.sent = json.loads(request.body)
-        assert_refused(client, answer, request.headers.get("x-access-token"))
+        for request in sm.MALFORMATIONS[name].build(ctx):  # on each of the nine paths
+            answer = client.post(f"/servicemobility/{request.path}", data=request.body,
+                                 headers=dict(request.headers))
+            answer.sent = json.loads(request.body)
+            assert_refused(client, answer, request.headers.get("x-access-token"))
     for case in sm.GOOD_CASES:
         for request in case.build(ctx):
             answer = client.post(f"/servicemobility/{request.path}", data=request.body, headers=dict(request.headers))

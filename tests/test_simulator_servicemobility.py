@@ -105,8 +105,8 @@ def test_a_key_that_does_not_fit_the_algorithm_is_refused(ec_pem: str) -> None:
 # ---------------------------------------------------------------------------------------- token attacks
 
 def attack(name: str, ctx: sm.SMCaseContext) -> str | None:
-    (request,) = sm.MALFORMATIONS[name].build(ctx)
-    return token_of(request)
+    """The token of an attack's InventoryUsage request (its first)."""
+    return token_of(sm.MALFORMATIONS[name].build(ctx)[0])
 
 
 def test_alg_none_token_has_no_signature_and_is_refused_by_a_pinned_verifier() -> None:
@@ -185,6 +185,18 @@ def test_wrong_audience_and_issuer_differ_only_in_that_claim() -> None:
                        options={"verify_exp": False})
 
 
+def test_an_embedded_jwk_token_verifies_only_with_its_own_key() -> None:
+    signer = hs_signer()
+    token = attack("jwt-embedded-jwk", ctx_for(signer))
+    assert token is not None
+    header, claims = parts(token)
+    assert header["alg"] == "RS256" and header["jwk"]["kty"] == "RSA" and claims["email"] == signer.email
+    jwt.decode(token, jwt.PyJWK(header["jwk"]).key, algorithms=["RS256"],  # what a receiver trusting it does
+               options={"verify_exp": False})
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        jwt.decode(token, SECRET, algorithms=["HS256"])
+
+
 def test_missing_and_garbage_tokens() -> None:
     ctx = ctx_for(hs_signer())
     assert attack("jwt-missing", ctx) is None
@@ -198,7 +210,7 @@ def test_token_attacks_apply_only_when_the_receiver_evaluates_tokens(rsa_pem: st
     hs_ctx = ctx_for(hs_signer())
     rs_ctx = ctx_for(sm.TokenSigner.from_private_key_pem(rsa_pem, issuer="urn:servicemobility"))
     jwt_cases = {name for name in sm.MALFORMATIONS.names() if name.startswith("jwt-")}
-    assert set(sm.TOKEN_CASES) == jwt_cases and len(jwt_cases) == 11
+    assert set(sm.TOKEN_CASES) == jwt_cases and len(jwt_cases) == 12
     assert not any(sm.applies(name, rs_ctx, evaluates_tokens=False) for name in jwt_cases)
     assert all(sm.applies(name, rs_ctx, evaluates_tokens=True) for name in jwt_cases)
     assert {name for name in jwt_cases if not sm.applies(name, hs_ctx, evaluates_tokens=True)} == {
@@ -206,6 +218,22 @@ def test_token_attacks_apply_only_when_the_receiver_evaluates_tokens(rsa_pem: st
     assert sm.applies("missing-id", hs_ctx, evaluates_tokens=False)
     for name in jwt_cases:
         assert sm.MALFORMATIONS[name].expect.statuses == (401,)
+    assert not sm.applies("corrected-after-jwt-wrong-key", rs_ctx, evaluates_tokens=False)
+    assert sm.applies("corrected-after-jwt-wrong-key", rs_ctx, evaluates_tokens=True)
+
+
+def test_a_token_attack_is_sent_on_each_of_the_nine_paths_with_its_token() -> None:
+    ctx = ctx_for(hs_signer())
+    for name in sm.TOKEN_CASES:
+        if not sm.applies(name, ctx, evaluates_tokens=True):
+            continue
+        requests_ = sm.MALFORMATIONS[name].build(ctx)
+        events = [json.loads(request.body) for request in requests_]
+        assert [event["type"] for event in events] == list(sm.EVERY_TYPE), name
+        assert [request.path for request in requests_] == [sm.default_path(t) for t in sm.EVERY_TYPE], name
+        assert {token_of(request) is None for request in requests_} == {name == "jwt-missing"}, name
+        assert len({event["id"] for event in events}) == 9 and {event["source"] for event in events} == {
+            ctx.event["source"]}
 
 
 # ----------------------------------------------------------------------------------------------- paths
@@ -365,6 +393,75 @@ def test_each_malformation_breaks_what_its_name_says() -> None:
     assert len(set(ids)) == len(ids) and ctx.event["id"] not in ids
 
 
+ENVELOPE_CASES = ("missing-id", "missing-type", "missing-specversion", "missing-source", "missing-data",
+                  "wrong-specversion", "bad-time", "data-not-an-object")
+
+
+@pytest.mark.parametrize("name", ENVELOPE_CASES)
+def test_an_envelope_malformation_is_sent_on_each_of_the_nine_paths(name: str) -> None:
+    ctx = ctx_for(hs_signer())
+    requests_ = sm.MALFORMATIONS[name].build(ctx)
+    assert [request.path for request in requests_] == [sm.default_path(t) for t in sm.EVERY_TYPE]
+    events = [json.loads(request.body) for request in requests_]
+    if name != "missing-type":
+        assert [event["type"] for event in events] == list(sm.EVERY_TYPE)
+    for event in events:  # each broken the same way
+        if name.startswith("missing-"):
+            assert name.removeprefix("missing-") not in event
+    if name != "missing-id":
+        assert len({event["id"] for event in events}) == 9
+
+
+def test_a_row_problem_is_put_in_the_first_a_middle_and_the_last_row() -> None:
+    ctx = ctx_for(hs_signer())
+    requests_ = sm.MALFORMATIONS["usage-row-missing-InventoryUsage"].build(ctx)
+    broken = []
+    for request in requests_:
+        rows = json.loads(request.body)["data"]["rows"]
+        assert len(rows) == 3
+        broken += [index for index, row in enumerate(rows) if "InventoryUsage" not in row]
+    assert broken == [0, 1, 2]
+
+
+def test_a_corrected_case_sends_the_events_of_its_refusal_conforming() -> None:
+    ctx = ctx_for(hs_signer())
+    assert set(sm.CORRECTS) == set(sm.RESENT.names()) and set(sm.CORRECTS.values()) <= set(sm.MALFORMATIONS.names())
+    for name, refusal in sm.CORRECTS.items():
+        refused = [json.loads(request.body) for request in sm.MALFORMATIONS[refusal].build(ctx)]
+        corrected = sm.RESENT[name].build(ctx)
+        assert [(e["source"], e["id"]) for e in refused] == [
+            (e["source"], e["id"]) for e in map(json.loads, (r.body for r in corrected))]
+        for request in corrected:
+            jwt.decode(token_of(request) or "", SECRET, algorithms=["HS256"], options={"verify_exp": False})
+        assert sm.RESENT[name].expect.statuses == (200,)
+    assert json.loads(sm.RESENT["corrected-after-bad-time"].build(ctx)[0].body)["time"] != "27/07/2022 23:10"
+
+
+def test_duplicates_and_same_ids_from_another_source_on_each_path() -> None:
+    ctx = ctx_for(hs_signer())
+    events = [json.loads(r.body) for r in sm.GOOD_CASES["duplicate-id-other-data"].build(ctx)]
+    assert [e["type"] for e in events[::3]] == list(sm.EVERY_TYPE)
+    for first, row_0, last in zip(events[::3], events[1::3], events[2::3], strict=True):
+        assert (first["source"], first["id"]) == (row_0["source"], row_0["id"]) == (last["source"], last["id"])
+        rows = first["data"]["rows"]
+        assert row_0["data"]["rows"][1:] == rows[1:] and row_0["data"]["rows"][0] != rows[0]
+        assert last["data"]["rows"][:-1] == rows[:-1] and last["data"]["rows"][-1] != rows[-1]
+    events = [json.loads(r.body) for r in sm.GOOD_CASES["same-id-other-source"].build(ctx)]
+    for first, other in zip(events[::2], events[1::2], strict=True):
+        assert first["id"] == other["id"] and first["source"] == ctx.event["source"] != other["source"]
+        assert first["type"] == other["type"] and first["data"] != other["data"]
+    assert len({e["id"] for e in events}) == 9
+
+
+def test_several_updates_to_one_usage_object_come_in_order() -> None:
+    (request,) = sm.GOOD_CASES["several-updates-to-one-object"].build(ctx_for(hs_signer()))
+    rows = [row["InventoryUsage"] for row in json.loads(request.body)["data"]["rows"]]
+    keys = [(usage["RefModule"], usage["RefObjID"]) for usage in rows]
+    assert keys[0] == keys[2] == keys[3] != keys[1]
+    assert rows[0] != rows[2] != rows[3]
+    assert [usage["ModifiedUTC"] for usage in rows] == sorted(usage["ModifiedUTC"] for usage in rows)
+
+
 def test_good_cases_are_conforming_and_answered_200() -> None:
     ctx = ctx_for(hs_signer())
     for case in sm.GOOD_CASES:
@@ -375,7 +472,10 @@ def test_good_cases_are_conforming_and_answered_200() -> None:
             assert list(event) == [f for f in ENVELOPE_FIELDS if f not in absent] and event["type"] in sm.TYPES
             jwt.decode(token_of(request) or "", SECRET, algorithms=["HS256"], options={"verify_exp": False})
     assert {f"type-{t}" for t in sm.TYPES} <= set(sm.GOOD_CASES.names())
-    assert sm.GOOD_CASES["trailing-slash-omitted"].build(ctx)[0].path == "InventoryUsage"
+    assert [r.path for r in sm.GOOD_CASES["trailing-slash-omitted"].build(ctx)] == [
+        sm.default_path(t).rstrip("/") for t in sm.EVERY_TYPE]
+    for name in (f"missing-{field}" for field in sm.OPTIONAL):
+        assert [r.path for r in sm.GOOD_CASES[name].build(ctx)] == [sm.default_path(t) for t in sm.EVERY_TYPE]
     first, second = sm.GOOD_CASES["duplicate-id"].build(ctx)
     assert first.body == second.body
     old = token_of(sm.GOOD_CASES["token-13-minutes-old"].build(ctx)[0]) or ""
@@ -438,8 +538,11 @@ def test_cli_against_a_correct_receiver_prints_every_request_ok(capsys: pytest.C
     responses.add_callback(responses.POST, re.compile(rf"{BASE}/.*"), callback=reference_receiver(SECRET))
     assert run_cli(["--url", BASE, "--secret", SECRET, "--events", "2", "--seed", "4"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    # duplicate-id is sent twice; HS256 without iss: no key-confusion and no wrong-issuer case
-    expected_requests = len(sm.GOOD_CASES) + 1 + 2 + len(sm.MALFORMATIONS) - 2
+    # every request of every case (HS256 without iss: no key-confusion and no wrong-issuer case), then the
+    # two generated events
+    ctx = sm.SMCaseContext.for_signer(sm.TokenSigner(SECRET), seed=4)
+    expected_requests = sum(len(case.build(ctx)) for registry in sm.REGISTRIES for case in registry
+                            if sm.applies(case.name, ctx, evaluates_tokens=True)) + 2
     assert len(responses.calls) == expected_requests
     body = lines[1:-1]
     assert len(body) == expected_requests and all(line.endswith("OK") for line in body), "\n".join(body)
@@ -495,7 +598,7 @@ def test_cli_with_an_rsa_key_sends_the_key_confusion_attack(rsa_pem: str, tmp_pa
 def test_a_401_without_invalid_logon_in_json_is_reported() -> None:
     responses.add(responses.POST, re.compile(rf"{BASE}/.*"), status=401, body="nope")
     with sm.ServiceMobilityPlatform(BASE, signer=hs_signer()) as platform:
-        (request,) = sm.MALFORMATIONS["jwt-garbage"].build(ctx_for(hs_signer()))
+        request = sm.MALFORMATIONS["jwt-garbage"].build(ctx_for(hs_signer()))[0]
         delivery = platform.send(request)
     assert sm.answer_problems(sm.INVALID_LOGON, delivery) == ["401 body is not JSON"]
 
@@ -505,7 +608,7 @@ def test_a_401_without_invalid_logon_in_json_is_reported() -> None:
 def test_every_fixture_is_described_and_every_case_has_a_fixture() -> None:
     cases = fixtures.cases("servicemobility")
     assert set(fixtures.names("servicemobility")) == set(cases)
-    assert set(sm.GOOD_CASES.names()) | set(sm.MALFORMATIONS.names()) <= set(cases)
+    assert {name for registry in sm.REGISTRIES for name in registry.names()} <= set(cases)
     for name, entry in cases.items():
         assert {"description", "status", "spec"} <= set(entry), name
 
@@ -513,12 +616,13 @@ def test_every_fixture_is_described_and_every_case_has_a_fixture() -> None:
 def test_fixture_files_are_what_the_registries_build() -> None:
     cases = fixtures.cases("servicemobility")
     for name, requests_ in sm.fixture_requests().items():
-        case = sm.GOOD_CASES[name] if name in sm.GOOD_CASES.names() else sm.MALFORMATIONS[name]
+        case = sm.case_named(name)
         entry = cases[name]
         assert entry["status"] in case.expect.statuses and entry["spec"] == case.expect.spec, name
         assert entry["path"] == requests_[0].path, name
         assert entry.get("sent", 1) == len(requests_), name
         assert entry.get("requires_token_evaluation", False) == (name in sm.TOKEN_CASES), name
+        assert entry.get("after") == sm.CORRECTS.get(name), name
         if fixtures.path("servicemobility", name).suffix == ".json":
             assert fixtures.load("servicemobility", name) == json.loads(requests_[0].body), name
         else:

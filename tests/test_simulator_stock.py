@@ -12,12 +12,14 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import responses
 
 import fixtures
-from simulator.core import Case, Request
+from contract_tests.rules import decisions
+from simulator.core import Case, Registry, Request
 from simulator.stock import (
     COLUMNS,
     DB_ACTIONS,
@@ -26,6 +28,9 @@ from simulator.stock import (
     LINE,
     MALFORMATIONS,
     NOT_IN_BODY,
+    OTHER_DASHES,
+    ROW_CASES,
+    SUCCESS,
     StockCaseContext,
     StockGenerator,
     StockPlatform,
@@ -36,7 +41,7 @@ from simulator.stock import (
     run_scenario,
 )
 
-SPEC = Path("/work/shared/specs/stock-push.rst")
+SPEC = Path(__file__).resolve().parents[1] / "docs" / "platforms" / "stock-push.rst"
 URL = "https://receiver.test/stock"
 CREDENTIALS = {"X-Api-Key": "s3cret-key", "X-Customer": "4711"}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -97,14 +102,27 @@ def test_json_fixtures_parse_and_text_fixtures_do_not() -> None:
                 json.loads(raw)
 
 
-def test_fixtures_cover_every_good_case_and_every_case_broken_in_the_body() -> None:
-    expected = set(GOOD_CASES.names()) | (set(MALFORMATIONS.names()) - NOT_IN_BODY)
+def test_fixtures_cover_every_case_of_the_body_not_of_its_headers_or_size() -> None:
+    expected = (set(GOOD_CASES.names()) | set(MALFORMATIONS.names())) - NOT_IN_BODY
     assert set(fixtures.names("stock")) == expected
+    assert NOT_IN_BODY & set(GOOD_CASES.names()) == {"large-push"}
+
+
+def test_adding_a_case_changes_no_other_fixture() -> None:
+    files = fixture_files()
+    with_one_more = Registry[StockCaseContext, Request]("stock")
+    for case in GOOD_CASES:
+        with_one_more.register(case.name, case.description, case.expect)(case.build)
+    with_one_more.register("one-more", "an extra case", GOOD_CASES["lowercase-codes"].expect)(
+        GOOD_CASES["lowercase-codes"].build)
+    with mock.patch("simulator.stock.cases.GOOD_CASES", with_one_more):
+        more = fixture_files()
+    assert {name: more[name] for name in files if name != "cases.json"} == {
+        name: content for name, content in files.items() if name != "cases.json"}
+    assert "one-more.json" in more
 
 
 def document_code_block() -> str:
-    if not SPEC.is_file():
-        pytest.skip(f"{SPEC} is not here (the specs live outside the repository)")
     lines = SPEC.read_text(encoding="utf-8").split(".. code-block:: JSON\n", 1)[1].split("\n")[1:]
     block = []
     for line in lines:
@@ -295,7 +313,8 @@ EXPECTED_STATUSES = {
     "unknown-dbAction": 422, "null-connectorStockId": 422, "wrong-type-leadTime": 422,
     "wrong-type-quantity": 422, "wrong-type-priceUsd": 422, "wrong-type-incidentRelated": 422,
     "wrong-type-timeRemaining": 422, "wrong-type-cyclesRemaining": 422, "wrong-type-sn": 422,
-    "wrong-type-tagDate": 422, "oversize-body": 413, "missing-credentials": 401,
+    "wrong-type-tagDate": 422, "bad-dateOfManufacture": 422, "bad-shelfLife": 422, "oversize-body": 413,
+    "missing-credentials": 401,
     "wrong-credentials": 401, "one-credential-missing": 401,
 }
 
@@ -307,7 +326,7 @@ def test_malformations_expect_the_agreed_statuses_and_cite_a_source() -> None:
         assert case.expect.level == "SHOULD"
         assert case.expect.spec.startswith(("stock-push.rst", "decision stock-", "the data definition", "RFC 9110")), \
             case.name
-    assert all(case.expect.statuses == (200,) for case in GOOD_CASES)
+    assert all(case.expect.statuses == SUCCESS for case in GOOD_CASES)  # any 2xx (decision stock-8)
 
 
 @pytest.mark.parametrize("name", sorted(set(MALFORMATIONS.names()) - NOT_IN_BODY))
@@ -318,8 +337,9 @@ def test_body_breaks_keep_the_conforming_headers(name: str) -> None:
 
 
 def only_difference(ctx: StockCaseContext, name: str) -> tuple[str, Any, Any]:
-    """The single cell that a one-cell malformation changed: (column, conforming value, sent value)."""
-    sent = columns_of(sent_by(MALFORMATIONS[name], ctx))
+    """The single cell that a one-cell case changed, in the context's row: (column, conforming value, sent
+    value)."""
+    sent = columns_of(sent_by(MALFORMATIONS[name] if name in MALFORMATIONS else GOOD_CASES[name], ctx))
     conforming = ctx.push.columns()
     assert list(sent) == list(conforming)
     diffs = [(column, i, conforming[column][i], sent[column][i])
@@ -327,7 +347,7 @@ def only_difference(ctx: StockCaseContext, name: str) -> tuple[str, Any, Any]:
              if json.dumps(conforming[column][i]) != json.dumps(sent[column][i])]
     assert len(diffs) == 1, diffs
     column, index, before, after = diffs[0]
-    assert index == 0
+    assert index == ctx.index
     return column, before, after
 
 
@@ -357,6 +377,36 @@ def test_wrong_type_cases_mistype_one_cell_of_their_column(column: str, wrong: t
     assert changed == column and type(after) is wrong
 
 
+ONE_CELL_CASES = sorted(ROW_CASES - {"add-then-update-same-push", "fractional-length-quantity",
+                                     "nulls-in-optional-columns", "lowercase-upd-and-del", "update-to-null",
+                                     "non-ascii-text"})
+
+
+@pytest.mark.parametrize("row", [0, 1, 2, -1, -3])
+@pytest.mark.parametrize("name", ONE_CELL_CASES)
+def test_a_one_row_case_changes_the_row_the_context_names(name: str, row: int) -> None:
+    ctx = context(rows=3, row=row)
+    only_difference(ctx, name)  # one cell, in that row
+
+
+@pytest.mark.parametrize("row", [0, 1, 2])
+@pytest.mark.parametrize("name", ["fractional-length-quantity", "nulls-in-optional-columns", "non-ascii-text"])
+def test_a_one_row_variant_changes_that_row_only(name: str, row: int) -> None:
+    ctx = context(rows=3, row=row)
+    sent, conforming = columns_of(sent_by(GOOD_CASES[name], ctx)), ctx.push.columns()
+    changed_rows = {i for column in conforming for i in range(3) if sent[column][i] != conforming[column][i]}
+    assert changed_rows == {row}
+
+
+def test_a_row_beyond_the_push_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a row"):
+        sent_by(MALFORMATIONS["bad-date"], context(rows=3, row=3))
+
+
+def test_row_cases_are_registered_cases() -> None:
+    assert not ROW_CASES - set(GOOD_CASES.names()) - set(MALFORMATIONS.names())
+
+
 def test_structural_breaks_break_the_structure() -> None:
     ctx = context()
     build = {case.name: functools.partial(sent_by, case) for case in MALFORMATIONS}
@@ -381,6 +431,24 @@ def test_wrong_content_type_sends_a_conforming_body_as_text() -> None:
     request = sent_by(MALFORMATIONS["wrong-content-type"], ctx)
     assert request.body == ctx.push.to_bytes()
     assert request.headers == {"Content-Type": "text/plain", **CREDENTIALS}
+
+
+@pytest.mark.parametrize("limit", [50_000, 4 * 1024 * 1024])
+def test_oversize_body_is_what_the_rows_encode_to(limit: int) -> None:
+    ctx = context(max_body_bytes=limit)
+    body = sent_by(MALFORMATIONS["oversize-body"], ctx).body
+    columns = json.loads(body)["data"]
+    rows = [{column: columns[column][i] for column in COLUMNS} for i in range(len(columns["connectorStockId"]))]
+    assert StockPush(rows).to_bytes() == body  # byte for byte what the platform's encoder writes
+    assert rows[:3] == ctx.push.rows and limit < len(body) < limit + 2_000
+
+
+def test_a_large_push_is_half_the_limit_at_most_2_mib() -> None:
+    for limit, size in [(64 * 1024 * 1024, 2 * 1024 * 1024), (1_000_000, 500_000), (2_000, 1_000)]:
+        request = sent_by(GOOD_CASES["large-push"], context(max_body_bytes=limit))
+        assert size < len(request.body) < size + 2_000 and len(request.body) <= limit
+        columns = columns_of(request)
+        assert len(set(columns["connectorStockId"])) == len(columns["connectorStockId"])
 
 
 def test_oversize_body_exceeds_the_limit_with_conforming_rows() -> None:
@@ -424,11 +492,16 @@ def test_credential_cases_need_credentials() -> None:
 
 @pytest.mark.parametrize("name", GOOD_CASES.names())
 def test_good_cases_are_well_formed_json_with_equal_columns(name: str) -> None:
-    request = sent_by(GOOD_CASES[name], context())
-    assert request.headers == {"Content-Type": "application/json", **CREDENTIALS}
-    columns = columns_of(request)
-    assert len(columns) == 25
-    assert len({len(values) for values in columns.values()}) == 1
+    for request in GOOD_CASES[name].build(context()):
+        assert request.headers == {"Content-Type": "application/json", **CREDENTIALS}
+        columns = columns_of(request)
+        assert len(columns) == 25
+        assert len({len(values) for values in columns.values()}) == 1
+
+
+def test_every_good_case_is_checked_by_the_contract_suite() -> None:
+    source = (Path(__file__).resolve().parents[1] / "contract_tests" / "test_stock.py").read_text(encoding="utf-8")
+    assert [name for name in GOOD_CASES.names() if f'"{name}"' not in source] == []
 
 
 def test_good_cases_vary_what_they_say() -> None:
@@ -443,6 +516,9 @@ def test_good_cases_vary_what_they_say() -> None:
     assert "connectorStockId" not in sent and sent["internalStockId"] == ctx.push.ids()
     assert list(sent)[0] == "internalStockId"
     assert columns_of(build["unknown-condition-code"](ctx))["condition"][0] == "ZZ"
+    assert columns_of(build["unknown-unit-code"](ctx))["unit"][0] == "BAG"
+    sent = columns_of(build["non-ascii-text"](ctx))
+    assert sent["mroName"][0] == "Bosporus Aero Teknik A.Ş." and not sent["description"][0].isascii()
     assert columns_of(build["non-iata-location"](ctx))["location"][0] == "Germany"
     sent = columns_of(build["fractional-length-quantity"](ctx))
     assert (sent["unit"][0], sent["quantity"][0]) == ("FT", 12.5)
@@ -456,6 +532,47 @@ def test_good_cases_vary_what_they_say() -> None:
     for column in ("tagDate", "dateOfManufacture", "timeStampEntry"):
         assert all("-" not in v and "\u2011" in v for v in sent[column] if v)
     assert all("-" in v for v in sent["connectorStockId"])
+
+
+def test_other_dashes_carry_the_whole_family_in_a_push_of_three_rows() -> None:
+    for seed in range(20):
+        ctx = StockCaseContext(StockGenerator(seed).sample_push(3), CREDENTIALS)
+        sent = columns_of(sent_by(GOOD_CASES["other-unicode-dashes"], ctx))
+        dates = [v for column in ("tagDate", "dateOfManufacture", "shelfLife", "timeStampEntry")
+                 for v in sent[column] if v is not None]
+        assert all("-" not in v for v in dates)
+        assert {ch for v in dates for ch in v if not ch.isascii()} == set(OTHER_DASHES)
+        hyphens = dict.fromkeys(map(ord, OTHER_DASHES), "-")
+        assert [v.translate(hyphens) for v in sent["pn"]] == ctx.push.columns()["pn"]
+
+
+@pytest.mark.parametrize("row", [0, 1, 2])
+def test_update_to_null_clears_the_descriptive_columns_of_one_entry(row: int) -> None:
+    ctx = context(rows=3, row=row)
+    first, then = GOOD_CASES["update-to-null"].build(ctx)
+    assert first.body == ctx.push.to_bytes()
+    sent = columns_of(then)
+    assert sent["connectorStockId"] == ctx.push.ids() and set(sent["dbAction"]) == {"UPD"}
+    assert all(a < b for a, b in zip(ctx.push.columns()["timeStampEntry"], sent["timeStampEntry"], strict=True))
+    cleared = [column for column in COLUMNS if sent[column][row] is None]
+    assert {"leadTime", "dateOfManufacture", "incidentRelated"} <= set(cleared)  # never null in a generated row
+    assert not [column for column in ("connectorStockId", "pn", "priceUsd", "timeStampEntry") if column in cleared]
+
+
+@pytest.mark.parametrize("row", [0, 1, 2])
+def test_lowercase_upd_and_del_adds_then_updates_and_deletes_the_same_entries(row: int) -> None:
+    ctx = context(rows=3, row=row)
+    first, then = GOOD_CASES["lowercase-upd-and-del"].build(ctx)
+    assert first.body == ctx.push.to_bytes()
+    sent = columns_of(then)
+    assert sent["connectorStockId"] == ctx.push.ids()
+    assert sent["dbAction"] == ["del" if i == row else "upd" for i in range(3)]
+    assert all(v == v.lower() for column in ("condition", "unit") for v in sent[column])
+    assert min(sent["timeStampEntry"]) > max(ctx.push.columns()["timeStampEntry"])
+    for i, original in enumerate(ctx.push.rows):
+        updated = {c: sent[c][i] for c in ("priceUsd", "quantity", "location", "leadTime", "condition")}
+        if i != row:
+            assert updated != {**{c: original[c] for c in updated}, "condition": original["condition"].lower()}
 
 
 # -- sending and the command line ----------------------------------------------------------------------
@@ -481,7 +598,9 @@ def run_cli(argv: list[str]) -> int:
     return args.run(args)
 
 
-CONFORMING_NAMES = ["first-push", "delta-1", "delta-2", "stale-copy", *GOOD_CASES.names()]
+# One line per push: a case of two pushes has two lines.
+CONFORMING_NAMES = ["first-push", "delta-1", "delta-2", "stale-copy",
+                    *(case.name for case in GOOD_CASES for _ in case.build(context()))]
 
 
 @responses.activate
@@ -541,3 +660,12 @@ def test_run_scenario_skips_credential_cases_without_credentials() -> None:
     assert next(r for r in results if r.name == "bad-uuid").ok
     assert not next(r for r in results if r.name == "not-json").ok
     assert "UNEXPECTED" in LINE(next(r for r in results if r.name == "not-json"))
+
+
+def test_every_decision_a_case_quotes_is_quoted_word_for_word() -> None:
+    """A case's spec quotes decisions.md, the text customers have: each quote is in the decision it names."""
+    found = decisions()
+    for case in [*GOOD_CASES, *MALFORMATIONS]:
+        for decision, quote in re.findall(r'decision (stock-\d+)(?: \(decisions\.md\))?: "((?:[^"\\]|\\.)*)"',
+                                          case.expect.spec):
+            assert " ".join(quote.split()) in found[decision], (case.name, decision, quote)

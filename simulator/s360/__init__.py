@@ -12,7 +12,18 @@ clocks, ``scenarios`` whole runs, ``cli`` the ``inventory-simulator s360`` sub-c
 
 from ..core import cases_for, encode_json
 from .auth import AUTH_CLI_NAMES, Auth, AuthMode
-from .cases import GOOD_CASES, MALFORMATIONS, CaseBuilder, S360CaseContext, more_products, only_for
+from .cases import (
+    GOOD_CASES,
+    MALFORMATIONS,
+    POSITIONS,
+    STATES,
+    CaseBuilder,
+    S360CaseContext,
+    batch_of_exactly,
+    example_sized,
+    fresh_ids,
+    only_for,
+)
 from .cli import add_cli, run_cli
 from .generator import ProductGenerator
 from .payload import (
@@ -23,6 +34,7 @@ from .payload import (
     DEFAULT_MAX_REPOSTS,
     DOCUMENT,
     MAX_ID,
+    MIN_ID,
     SUCCESS_STATUS,
     document_example,
     webhook_headers,
@@ -33,8 +45,8 @@ from .scenarios import BATCH_EXPECTATION, LINE, SCENARIOS, run_scenario
 __all__ = [
     "AUTH_CLI_NAMES", "BATCH_EXPECTATION", "CHANNEL", "DEFAULT_BATCH_SIZE", "DEFAULT_INTERVAL_MINUTES",
     "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_REPOSTS", "DOCUMENT", "GOOD_CASES", "LINE", "MALFORMATIONS", "MAX_ID",
-    "SCENARIOS", "SUCCESS_STATUS", "Attempt", "Auth", "AuthMode", "BatchReport", "CaseBuilder", "Clock",
-    "CompressedClock", "FakeClock", "ProductGenerator", "RunReport", "S360CaseContext", "S360Platform", "add_cli",
-    "cases_for", "document_example", "encode_json", "more_products", "only_for", "run_cli", "run_scenario",
-    "webhook_headers",
+    "MIN_ID", "POSITIONS", "SCENARIOS", "STATES", "SUCCESS_STATUS", "Attempt", "Auth", "AuthMode", "BatchReport",
+    "CaseBuilder", "Clock", "CompressedClock", "FakeClock", "ProductGenerator", "RunReport", "S360CaseContext",
+    "S360Platform", "add_cli", "batch_of_exactly", "cases_for", "document_example", "encode_json", "example_sized",
+    "fresh_ids", "only_for", "run_cli", "run_scenario", "webhook_headers",
 ]

@@ -37,7 +37,8 @@ AUTH_HEADERS: dict[AuthMode, Callable[[Auth], dict[str, str]]] = {
     AuthMode.BASIC_AUTH: _basic_headers,
     AuthMode.API_KEY: _api_key_headers,
 }
-# CLI spellings: `none`, `basic:LOGIN:PASSWORD`, `api-key:HEADER:KEY` (the mode names work too).
+# CLI spellings: `none`, `basic:LOGIN:PASSWORD`, `api-key:HEADER:KEY` (the mode names work too, with `-` or `_`:
+# `basic-auth:…`, as the contract suite's failures print it).
 AUTH_CLI_NAMES = {"none": AuthMode.NONE, "basic": AuthMode.BASIC_AUTH, "api-key": AuthMode.API_KEY}
 
 
@@ -66,9 +67,10 @@ class Auth:
 
     @classmethod
     def parse(cls, text: str) -> Auth:
-        """``none``, ``basic:LOGIN:PASSWORD`` or ``api-key:HEADER:KEY`` (the secret may contain ':')."""
+        """``none``, ``basic:LOGIN:PASSWORD`` or ``api-key:HEADER:KEY`` (the secret may contain ':'); the mode's
+        own name works too (``BASIC_AUTH``, ``basic-auth``)."""
         kind, _, rest = text.partition(":")
-        mode = AUTH_CLI_NAMES.get(kind.lower()) or AuthMode.__members__.get(kind.upper())
+        mode = AUTH_CLI_NAMES.get(kind.lower()) or AuthMode.__members__.get(kind.upper().replace("-", "_"))
         if mode is None:
             raise ValueError(
                 f"unknown auth mode {kind!r}: use none, basic:LOGIN:PASSWORD or api-key:HEADER:KEY"

@@ -10,7 +10,9 @@ breaks envelopes and tokens on purpose; ``platform`` sends; ``scenarios`` runs t
 from ..core import Request, encode_json
 from ..core import encode_json as serialize  # the name the receiver's tests know the wire encoding by
 from .cases import (
+    CORRECTS,
     DUPLICATE_200,
+    EVERY_TYPE,
     FIXTURE_TIME,
     GOOD_CASES,
     INVALID_LOGON,
@@ -18,11 +20,16 @@ from .cases import (
     NOT_JSON_400,
     OK_200,
     OPTIONAL,
+    OTHER_TYPES,
+    POSITIONS,
+    REGISTRIES,
+    RESENT,
     TOKEN_CASES,
     CaseBuilder,
     SMCaseContext,
     answer_problems,
     applies,
+    case_named,
     fixture_context,
     fixture_files,
     fixture_requests,
@@ -37,12 +44,12 @@ from .scenarios import LINE, SCENARIOS, event_shape, run_scenario
 from .tokens import TokenSigner, hs256_token, throwaway_private_key_pem, unsigned_token
 
 __all__ = [
-    "CHANNEL", "DATA_BUILDERS", "DUPLICATE_200", "FIXTURE_TIME", "GOOD_CASES", "INVALID_LOGON", "LINE",
-    "MALFORMATIONS", "NOT_JSON_400", "OK_200", "OPTIONAL", "PRODUCTS", "REF_MODULES", "SCENARIOS", "SIGNED_NOW",
-    "TOKEN_CASES",
-    "TYPES", "CaseBuilder", "EventFactory", "RefModule", "Request", "SMCaseContext", "ServiceMobilityPlatform",
-    "TokenSigner", "add_cli", "answer_problems", "applies", "default_path", "derived_id", "derived_seed",
-    "encode_json", "event_request", "event_shape", "fixture_context", "fixture_files", "fixture_requests",
-    "hs256_token", "path_for", "rfc3339", "run_cli", "run_scenario", "serialize", "throwaway_private_key_pem",
-    "unprocessable", "unsigned_token", "write_fixtures",
+    "CHANNEL", "CORRECTS", "DATA_BUILDERS", "DUPLICATE_200", "EVERY_TYPE", "FIXTURE_TIME", "GOOD_CASES",
+    "INVALID_LOGON", "LINE", "MALFORMATIONS", "NOT_JSON_400", "OK_200", "OPTIONAL", "OTHER_TYPES", "POSITIONS",
+    "PRODUCTS", "REF_MODULES", "REGISTRIES", "RESENT", "SCENARIOS", "SIGNED_NOW", "TOKEN_CASES", "TYPES",
+    "CaseBuilder", "EventFactory", "RefModule", "Request", "SMCaseContext", "ServiceMobilityPlatform",
+    "TokenSigner", "add_cli", "answer_problems", "applies", "case_named", "default_path", "derived_id",
+    "derived_seed", "encode_json", "event_request", "event_shape", "fixture_context", "fixture_files",
+    "fixture_requests", "hs256_token", "path_for", "rfc3339", "run_cli", "run_scenario", "serialize",
+    "throwaway_private_key_pem", "unprocessable", "unsigned_token", "write_fixtures",
 ]

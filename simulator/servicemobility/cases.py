@@ -1,7 +1,8 @@
 """ServiceMobility's named cases: conforming events a receiver must answer 200 (``GOOD_CASES``), broken
-envelopes and token attacks it must refuse (``MALFORMATIONS``), what a correct refusal looks like, and the
-fixture files built from them. Each builder takes an :class:`SMCaseContext` and returns the requests to
-send; a token attack applies only to a receiver that evaluates tokens and has what the attack needs."""
+envelopes and token attacks it must refuse (``MALFORMATIONS``), refused events sent again correctly
+(``RESENT``), what a correct refusal looks like, and the fixture files built from them. Each builder takes
+an :class:`SMCaseContext` and returns the requests to send — what applies to every path is sent on each of
+the nine; a token attack applies only to a receiver that evaluates tokens and has what the attack needs."""
 
 from __future__ import annotations
 
@@ -17,11 +18,18 @@ from typing import Any, Final
 import fixtures
 
 from .. import fixtures_writer
-from ..core import Expectation, Registry, Request, encode_json
+from ..core import Case, Expectation, Registry, Request, encode_json
 from ..http import Delivery
 from .generator import EventFactory, derived_id, derived_seed
-from .payload import CHANNEL, TYPES, default_path, event_request, path_for
-from .tokens import TokenSigner, as_bytes, hs256_token, throwaway_private_key_pem, unsigned_token
+from .payload import CHANNEL, TYPES, default_path, event_request, path_for, rfc3339
+from .tokens import (
+    TokenSigner,
+    as_bytes,
+    embedded_jwk_token,
+    hs256_token,
+    throwaway_private_key_pem,
+    unsigned_token,
+)
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,61 @@ def unprocessable(sentence: str) -> Expectation:
 
 
 CaseBuilder = Callable[[SMCaseContext], tuple[Request, ...]]
+# The events a case starts from, each with the type whose path it is posted to (an event a case breaks
+# may have lost its own ``type``).
+Events = list[tuple[str, dict[str, Any]]]
 
 # Good cases: every request answered exactly 200. A build returns the requests in order.
 GOOD_CASES: Final[Registry[SMCaseContext, Request]] = Registry(CHANNEL)
 MALFORMATIONS: Final[Registry[SMCaseContext, Request]] = Registry(CHANNEL)
+# Conforming events sent after a refusal of the same source and id (``CORRECTS`` names the refusal):
+# each must be accepted and stored, not taken for a duplicate of what was refused.
+RESENT: Final[Registry[SMCaseContext, Request]] = Registry(CHANNEL)
+CORRECTS: Final[dict[str, str]] = {}
+REGISTRIES: Final = (GOOD_CASES, MALFORMATIONS, RESENT)
+
+OTHER_TYPES: Final = tuple(event_type for event_type in TYPES if event_type != "InventoryUsage")
+EVERY_TYPE: Final = ("InventoryUsage", *OTHER_TYPES)  # the document's own path first
+EVERY_PATH: Final = " Sent on each of the nine paths."
+
+
+def case_named(name: str) -> Case[SMCaseContext, Request]:
+    """The case of that name, whichever registry holds it."""
+    for registry in REGISTRIES:
+        if name in registry:
+            return registry[name]
+    return GOOD_CASES[name]  # raises, naming the good cases
+
+
+def _inventory_usage_only(ctx: SMCaseContext, name: str) -> Events:
+    """A copy of the context's InventoryUsage event with an id of its own."""
+    return [("InventoryUsage", ctx.copy_event(name))]
+
+
+def _on_every_path(ctx: SMCaseContext, name: str) -> Events:
+    """The case's InventoryUsage event (a copy of the context's), then one event of each of the eight
+    other types, all of the context's webhook, each with an id of its own."""
+    return [*_inventory_usage_only(ctx, name),
+            *((event_type, ctx.factory(f"{name}/{event_type}").event(event_type, rows=2))
+              for event_type in OTHER_TYPES)]
+
+
+def _requests(ctx: SMCaseContext, events: Events, *, token: Callable[[SMCaseContext], str | None] | None = None,
+              slash: bool = True) -> tuple[Request, ...]:
+    """Each event to its type's path, with a valid token (or what ``token`` makes)."""
+    def path(event_type: str) -> str:
+        return path_for(event_type, ctx.paths) if slash else path_for(event_type, ctx.paths).rstrip("/")
+
+    return tuple(event_request(event, (token or _valid_token)(ctx), path=path(event_type))
+                 for event_type, event in events)
+
+
+def _valid_token(ctx: SMCaseContext) -> str:
+    return ctx.signer.token()
+
+
+# What each refusal starts from, so that the case sending it again corrected sends the same events.
+_STARTS_FROM: Final[dict[str, Callable[[SMCaseContext, str], Events]]] = {}
 
 
 @GOOD_CASES.register(
@@ -118,14 +177,27 @@ for _type in TYPES:
 
 
 @GOOD_CASES.register(
+    "several-updates-to-one-object",
+    "An InventoryUsage event whose rows update one usage object twice after its first row, with another "
+    "object's row between: every row kept, in the order sent.",
+    Expectation((200,), "rows may hold several updates to one object, in order (decision sm-6: every row "
+                        "of data is stored in the order sent). — On success, 200 must be returned.", "MUST"))
+def _several_updates(ctx: SMCaseContext) -> tuple[Request, ...]:
+    event = ctx.factory("several-updates-to-one-object").inventory_usage_updates()
+    return (event_request(event, ctx.signer.token(), paths=ctx.paths),)
+
+
+@GOOD_CASES.register(
     "trailing-slash-omitted",
-    "An InventoryUsage event posted to <base>/InventoryUsage, without the trailing slash.",
-    Expectation((200,), "POST <REST Endpoint URI>/InventoryUsage/ — a customer's endpoint configuration "
-                        "may drop the slash; on success, an HTTP response code of 200 must be returned.",
-                "SHOULD"))
+    "An event posted to its path without the trailing slash (<base>/InventoryUsage, <base>/Activities, …)."
+    + EVERY_PATH,
+    Expectation((200,), "POST <REST Endpoint URI>/InventoryUsage/ — decision sm-6: the trailing slash may be "
+                        "omitted; on success, an HTTP response code of 200 must be returned.", "SHOULD"))
 def _trailing_slash_omitted(ctx: SMCaseContext) -> tuple[Request, ...]:
-    event = ctx.factory("trailing-slash-omitted").inventory_usage()
-    return (event_request(event, ctx.signer.token(), path=ctx.usage_path().rstrip("/")),)
+    events = [("InventoryUsage", ctx.factory("trailing-slash-omitted").inventory_usage()),
+              *((event_type, ctx.factory(f"trailing-slash-omitted/{event_type}").event(event_type, rows=2))
+                for event_type in OTHER_TYPES)]
+    return _requests(ctx, events, slash=False)
 
 
 @GOOD_CASES.register(
@@ -148,13 +220,67 @@ def _duplicate_id(ctx: SMCaseContext) -> tuple[Request, ...]:
     return (first, first)
 
 
-def _register_envelope_case(name: str, description: str, sentence: str,
-                            change: Callable[[dict[str, Any]], None]) -> None:
-    @MALFORMATIONS.register(name, description, unprocessable(sentence))
+def _changed_row(ctx: SMCaseContext, event: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """The same source and id with other data, as a later export would send it: its own ``time``, and row
+    ``index`` modified now, with a rowver above every other."""
+    again = copy.deepcopy(dict(event))
+    now = ctx.signer.now()
+    again["time"] = rfc3339(now)
+    data = again["data"]
+    row = data["rows"][index]
+    row["rowver"] = data["rowver"] = f"0x{int(data['rowver'], 16) + 1:016X}"
+    row[again["type"]]["ModifiedUTC"] = rfc3339(now)
+    return again
+
+
+@GOOD_CASES.register(
+    "duplicate-id-other-data",
+    "An event, then two with the same source and id but other data (its first row, then its last row, "
+    "modified again): 200 each time, the first one's data held." + EVERY_PATH,
+    DUPLICATE_200)
+def _duplicate_id_other_data(ctx: SMCaseContext) -> tuple[Request, ...]:
+    events: Events = []
+    for event_type in EVERY_TYPE:
+        first = ctx.factory(f"duplicate-id-other-data/{event_type}").event(event_type, rows=3)
+        events += [(event_type, first), (event_type, _changed_row(ctx, first, 0)),
+                   (event_type, _changed_row(ctx, first, -1))]
+    return _requests(ctx, events)
+
+
+ANOTHER_WEBHOOK: Final = "another-webhook"
+
+
+@GOOD_CASES.register(
+    "same-id-other-source",
+    "An event, then an event with the same id from another webhook (source) and other data: another "
+    "event, stored beside the first." + EVERY_PATH,
+    Expectation((200,), "source: The ID of the webhook that generated this message. — decision sm-1: the "
+                        "duplicate key is (source, id); the same id from another source is another event.",
+                "SHOULD"))
+def _same_id_other_source(ctx: SMCaseContext) -> tuple[Request, ...]:
+    other_source = derived_id(str(ctx.event["source"]), ANOTHER_WEBHOOK)
+    events: Events = []
+    for event_type in EVERY_TYPE:
+        label = f"same-id-other-source/{event_type}"
+        first = ctx.factory(label).event(event_type, rows=2)
+        other = EventFactory(derived_seed(ctx.seed, f"{label}/{ANOTHER_WEBHOOK}"), other_source,
+                             now=ctx.signer.now).event(event_type, rows=2)
+        other["id"] = first["id"]
+        events += [(event_type, first), (event_type, other)]
+    return _requests(ctx, events)
+
+
+def _register_envelope_case(name: str, description: str, sentence: str, change: Callable[[dict[str, Any]], None],
+                            starts_from: Callable[[SMCaseContext, str], Events] = _on_every_path) -> None:
+    _STARTS_FROM[name] = starts_from
+    every_path = starts_from is _on_every_path
+
+    @MALFORMATIONS.register(name, description + (EVERY_PATH if every_path else ""), unprocessable(sentence))
     def build(ctx: SMCaseContext) -> tuple[Request, ...]:
-        event = ctx.copy_event(name)
-        change(event)
-        return (event_request(event, ctx.signer.token(), path=ctx.usage_path()),)
+        events = starts_from(ctx, name)
+        for _, event in events:
+            change(event)
+        return _requests(ctx, events)
 
 
 _ENVELOPE_SENTENCES: Final = {
@@ -187,10 +313,6 @@ def _set_data(key: str, value: Callable[[dict[str, Any]], Any]) -> Callable[[dic
     return change
 
 
-def _drop_first_usage(event: dict[str, Any]) -> None:
-    del event["data"]["rows"][0]["InventoryUsage"]
-
-
 OPTIONAL: Final = ("time", "datacontenttype", "action", "subject")  # decision sm-4
 
 for _field, _sentence in _ENVELOPE_SENTENCES.items():
@@ -201,11 +323,12 @@ for _field, _sentence in _ENVELOPE_SENTENCES.items():
 
 def _register_optional_case(name: str) -> None:
     @GOOD_CASES.register(f"missing-{name}", f"The envelope without its optional {name!r} property: accepted and "
-                         "stored all the same.", OPTIONAL_ATTRIBUTE)
+                         "stored all the same." + EVERY_PATH, OPTIONAL_ATTRIBUTE)
     def build(ctx: SMCaseContext) -> tuple[Request, ...]:
-        event = ctx.copy_event(f"missing-{name}")
-        event.pop(name, None)
-        return (event_request(event, ctx.signer.token(), path=ctx.usage_path()),)
+        events = _on_every_path(ctx, f"missing-{name}")
+        for _, event in events:
+            event.pop(name, None)
+        return _requests(ctx, events)
 
 
 for _field in OPTIONAL:
@@ -226,11 +349,36 @@ _register_envelope_case(
 _register_envelope_case(
     "rows-not-a-list", "data.rows is the first row object instead of an array of rows.",
     'Inventory Usage Export Notification Object: "rows" : [ { "rowver", "InventoryUsage" } ]',
-    _set_data("rows", lambda data: data["rows"][0]))
-_register_envelope_case(
-    "usage-row-missing-InventoryUsage", "The first row has its rowver but no InventoryUsage object.",
-    'Inventory Usage Export Notification Object: each row is { "rowver", "InventoryUsage" }.',
-    _drop_first_usage)
+    _set_data("rows", lambda data: data["rows"][0]), starts_from=_inventory_usage_only)
+
+# Where in ``rows`` a row-level problem is put: a receiver that looks only at the first row lets the others by.
+POSITIONS: Final = ("first", "middle", "last")
+
+
+def _at_every_position(ctx: SMCaseContext, name: str) -> Events:
+    """Three copies of the context's InventoryUsage event, one for each of POSITIONS."""
+    return [("InventoryUsage", ctx.copy_event(name if position == "first" else f"{name}/{position}"))
+            for position in POSITIONS]
+
+
+def _row_index(rows: list[Any], position: str) -> int:
+    return {"first": 0, "middle": len(rows) // 2, "last": len(rows) - 1}[position]
+
+
+_STARTS_FROM["usage-row-missing-InventoryUsage"] = _at_every_position
+
+
+@MALFORMATIONS.register(
+    "usage-row-missing-InventoryUsage",
+    "A row with its rowver but no InventoryUsage object: the first row of one event, a middle row of another, "
+    "the last row of a third.",
+    unprocessable('Inventory Usage Export Notification Object: each row is { "rowver", "InventoryUsage" }.'))
+def _usage_row_missing_inventory_usage(ctx: SMCaseContext) -> tuple[Request, ...]:
+    events = _at_every_position(ctx, "usage-row-missing-InventoryUsage")
+    for position, (_, event) in zip(POSITIONS, events, strict=True):
+        rows = event["data"]["rows"]
+        del rows[_row_index(rows, position)]["InventoryUsage"]
+    return _requests(ctx, events)
 
 
 @MALFORMATIONS.register(
@@ -263,19 +411,20 @@ _REQUIREMENT_MET: Final[Mapping[str, Callable[[SMCaseContext], bool]]] = {
 
 def applies(name: str, ctx: SMCaseContext, *, evaluates_tokens: bool) -> bool:
     """Whether case ``name`` applies to ``ctx`` with a receiver that does (or does not) evaluate tokens."""
-    return MALFORMATIONS[name].applies(replace(ctx, evaluates_tokens=evaluates_tokens))
+    return case_named(name).applies(replace(ctx, evaluates_tokens=evaluates_tokens))
 
 
 def _register_token_case(name: str, description: str, token: Callable[[SMCaseContext], str | None],
                          requires: str = "", expect: Expectation = INVALID_LOGON) -> None:
     TOKEN_CASES[name] = requires
+    _STARTS_FROM[name] = _on_every_path
 
     def detectable(ctx: SMCaseContext) -> bool:
         return ctx.evaluates_tokens and _REQUIREMENT_MET[requires](ctx)
 
-    @MALFORMATIONS.register(name, description, expect, applies=detectable)
+    @MALFORMATIONS.register(name, description + EVERY_PATH, expect, applies=detectable)
     def build(ctx: SMCaseContext) -> tuple[Request, ...]:
-        return (event_request(ctx.copy_event(name), token(ctx), path=ctx.usage_path()),)
+        return _requests(ctx, _on_every_path(ctx, name), token=token)
 
 
 _TWO_HOURS: Final = timedelta(hours=2)  # well beyond any sensible leeway
@@ -306,6 +455,8 @@ _register_token_case(
     "jwt-hs256-signed-with-rsa-public-key",
     "Key confusion: HS256 with the PEM of the receiver's public key as the HMAC secret.",
     _key_confusion_token, requires="public-key")
+_register_token_case("jwt-embedded-jwk", "A token signed (RS256) by a key of its own, carried in its header as jwk.",
+                     lambda ctx: embedded_jwk_token(ctx.signer.claims()))
 _register_token_case("jwt-expired", "A token whose exp passed 2 hours ago.",
                      lambda ctx: ctx.signer.token(age=ctx.signer.lifetime + _TWO_HOURS))
 _register_token_case("jwt-future-iat", "A token issued (iat) 2 hours in the future.",
@@ -326,6 +477,27 @@ _register_token_case("jwt-wrong-issuer", "A token from another issuer.",
 _register_token_case("jwt-missing", "No x-access-token header at all.", lambda ctx: None)
 _register_token_case("jwt-garbage", "x-access-token is not a JWT.", lambda ctx: "not-a-jwt")
 
+
+# -- refused, then sent again correctly ------------------------------------------------------------------
+
+CORRECTED_200: Final = Expectation(
+    (200,), "decision sm-1: An event that was refused (401, 422) is not a duplicate: sent again correctly, it is "
+    "accepted and stored. — On success, an HTTP response code of 200 must be returned.", "SHOULD")
+
+
+def _register_correction(refusal: str) -> None:
+    refused = MALFORMATIONS[refusal]
+    name = f"corrected-after-{refusal}"
+    CORRECTS[name] = refusal
+
+    @RESENT.register(name, f"The events of case {refusal} (refused: {refused.expect.describe()}) sent again "
+                     "with the same source and id, conforming this time.", CORRECTED_200, applies=refused.applies)
+    def build(ctx: SMCaseContext) -> tuple[Request, ...]:
+        return _requests(ctx, _STARTS_FROM[refusal](ctx, refusal))
+
+
+for _refusal in ("bad-time", "usage-row-missing-InventoryUsage", "jwt-wrong-key"):
+    _register_correction(_refusal)
 
 
 def answer_problems(expect: Expectation, delivery: Delivery) -> list[str]:
@@ -358,7 +530,7 @@ def fixture_requests() -> dict[str, tuple[Request, ...]]:
     """Case name → the requests it sends, built in :func:`fixture_context` (the fixture files hold the
     body of the first one; tokens are not stored, they expire). Every case, applicable or not."""
     ctx = fixture_context()
-    return {case.name: case.build(ctx) for registry in (GOOD_CASES, MALFORMATIONS) for case in registry}
+    return {case.name: case.build(ctx) for registry in REGISTRIES for case in registry}
 
 
 def fixture_files() -> dict[str, bytes]:
@@ -368,7 +540,7 @@ def fixture_files() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     entries: dict[str, Any] = {}
     for name, requests_ in fixture_requests().items():
-        case = GOOD_CASES[name] if name in GOOD_CASES else MALFORMATIONS[name]
+        case = case_named(name)
         if name != "document-envelope":
             file_name, content = fixtures_writer.body_file(name, requests_[0].body, indent=4, inline_arrays=False)
             files[file_name] = content
@@ -378,6 +550,8 @@ def fixture_files() -> dict[str, bytes]:
             entry["requires_token_evaluation"] = True
             if TOKEN_CASES[name]:
                 entry["requires"] = TOKEN_CASES[name]
+        if name in CORRECTS:
+            entry["after"] = CORRECTS[name]
         if len(requests_) > 1:
             entry["sent"] = len(requests_)
         entries[name] = entry

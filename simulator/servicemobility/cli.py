@@ -13,7 +13,7 @@ import requests
 
 from .. import options
 from ..runner import Console
-from .cases import GOOD_CASES, MALFORMATIONS
+from .cases import GOOD_CASES, MALFORMATIONS, RESENT
 from .payload import CHANNEL
 from .platform import ServiceMobilityPlatform
 from .scenarios import LINE, SCENARIOS, run_scenario
@@ -50,8 +50,8 @@ def add_cli(subparsers: Any) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Run the chosen scenario; exit 1 when any answer differs from what a correct receiver gives."""
     if args.list_cases:
-        return options.list_cases(GOOD_CASES, MALFORMATIONS)
-    if (code := options.unknown_cases(args.case, GOOD_CASES, MALFORMATIONS)) is not None:
+        return options.list_cases(GOOD_CASES, MALFORMATIONS, RESENT)
+    if (code := options.unknown_cases(args.case, GOOD_CASES, MALFORMATIONS, RESENT)) is not None:
         return code
     claims = {"audience": args.audience, "issuer": args.issuer}
     signer: TokenSigner | None = None

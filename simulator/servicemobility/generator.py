@@ -389,6 +389,28 @@ class EventFactory:
         return self.envelope("InventoryUsage", _rows(self.rng, "InventoryUsage", rows, self.now(),
                                                      _inventory_usage, _revision))
 
+    def inventory_usage_updates(self, updates: int = 2) -> dict[str, Any]:
+        """An Inventory Usage Export Notification whose rows update one usage object ``updates`` times, in
+        order, with another object's row among them: A, B, A', A'', … (rows in ``rowver`` order)."""
+        now = self.now()
+        window = timedelta(minutes=15)  # the webhook schedule
+        count = updates + 2
+        moments = [(now - window + window * (index + 0.5) / count).replace(microsecond=0) for index in range(count)]
+        first = _inventory_usage(self.rng, moments[0])
+        while _revision(self.rng, first, moments[0]) is None:  # serialized units only: cannot be used again
+            first = _inventory_usage(self.rng, moments[0])
+        usages = [first, _inventory_usage(self.rng, moments[1])]
+        latest = first
+        for moment in moments[2:]:
+            latest = _revision(self.rng, latest, moment) or latest
+            usages.append(latest)
+        rowver = self.rng.randrange(0x100000, 0x10000000)
+        rows = []
+        for usage in usages:
+            rowver += self.rng.randint(1, 400)
+            rows.append({"rowver": f"0x{rowver:016X}", "InventoryUsage": usage})
+        return self.envelope("InventoryUsage", {"rowver": rows[-1]["rowver"], "rows": rows})
+
     def event(self, event_type: str, rows: int = 1) -> dict[str, Any]:
         """An event of any of the nine types."""
         if event_type == "InventoryUsage":

@@ -10,7 +10,7 @@ from typing import Final
 
 from ..core import Request, Result
 from ..runner import HttpDelivery, LineFormat, Runner, Step, case_step
-from .cases import GOOD_CASES, MALFORMATIONS, OK_200, SMCaseContext, answer_problems
+from .cases import GOOD_CASES, MALFORMATIONS, OK_200, RESENT, SMCaseContext, answer_problems
 from .payload import event_request
 from .platform import ServiceMobilityPlatform
 from .tokens import TokenSigner
@@ -33,10 +33,15 @@ def _bad(ctx: SMCaseContext, events: int) -> list[Step[Request]]:
     return [case_step(case, lambda: ctx) for case in MALFORMATIONS]
 
 
+def _resent(ctx: SMCaseContext, events: int) -> list[Step[Request]]:
+    """After the refusals: the refused events sent again correctly (same source and id)."""
+    return [case_step(case, lambda: ctx) for case in RESENT]
+
+
 SCENARIOS: Final[Mapping[str, Sequence[Callable[[SMCaseContext, int], list[Step[Request]]]]]] = {
     "conforming": (_good,),
     "malformed": (_bad,),
-    "all": (_good, _bad),
+    "all": (_good, _bad, _resent),
 }
 
 

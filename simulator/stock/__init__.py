@@ -14,6 +14,8 @@ from .cases import (
     MALFORMATIONS,
     NEEDS_CREDENTIALS,
     NOT_IN_BODY,
+    OTHER_DASHES,
+    ROW_CASES,
     StockCase,
     StockCaseContext,
     fixture_files,
@@ -27,16 +29,18 @@ from .payload import (
     DB_ACTIONS,
     DEFAULT_MAX_BODY_BYTES,
     JSON_HEADERS,
+    SUCCESS,
     TIMESTAMP_FORMAT,
     StockPush,
     example_request,
 )
 from .platform import StockPlatform
-from .scenarios import LINE, SCENARIOS, run_scenario
+from .scenarios import CASE_ROWS, LINE, SCENARIOS, run_scenario
 
 __all__ = [
-    "ACCEPTED", "CHANNEL", "COLUMNS", "DB_ACTIONS", "DEFAULT_MAX_BODY_BYTES", "GOOD_CASES", "IATA_LOCATIONS",
-    "JSON_HEADERS", "LINE", "MALFORMATIONS", "NEEDS_CREDENTIALS", "NOT_IN_BODY", "SCENARIOS", "TIMESTAMP_FORMAT",
-    "StockCase", "StockCaseContext", "StockGenerator", "StockPlatform", "StockPush", "add_cli", "example_request",
-    "fixture_files", "material_id", "run_cli", "run_scenario", "write_fixtures",
+    "ACCEPTED", "SUCCESS", "CASE_ROWS", "CHANNEL", "COLUMNS", "DB_ACTIONS", "DEFAULT_MAX_BODY_BYTES", "GOOD_CASES",
+    "IATA_LOCATIONS", "JSON_HEADERS", "LINE", "MALFORMATIONS", "NEEDS_CREDENTIALS", "NOT_IN_BODY", "OTHER_DASHES",
+    "ROW_CASES", "SCENARIOS", "TIMESTAMP_FORMAT", "StockCase", "StockCaseContext", "StockGenerator", "StockPlatform",
+    "StockPush", "add_cli", "example_request", "fixture_files", "material_id", "run_cli", "run_scenario",
+    "write_fixtures",
 ]

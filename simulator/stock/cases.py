@@ -1,10 +1,16 @@
 """The stock push's named cases: what a receiver must reject (``MALFORMATIONS``), what it must still
 accept (``GOOD_CASES``), and the fixture files built from them. Each builder takes a
-:class:`StockCaseContext` and returns the requests to send."""
+:class:`StockCaseContext` and returns the requests to send, in order.
+
+A case that breaks or varies one row (``ROW_CASES``) does it to the row the context names (``row``: the
+first by default, as in the fixture files), so a receiver can be tried with the bad row first, in the
+middle and last."""
 
 from __future__ import annotations
 
+import itertools
 import random
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,18 +22,38 @@ import fixtures
 from .. import fixtures_writer
 from ..core import Expectation, Registry, Request, encode_json
 from .generator import StockGenerator, change_some, uuid4s
-from .payload import CHANNEL, DEFAULT_MAX_BODY_BYTES, JSON_HEADERS, TIMESTAMP_FORMAT, StockPush, example_request
+from .payload import (
+    CHANNEL,
+    COLUMNS,
+    DEFAULT_MAX_BODY_BYTES,
+    JSON_HEADERS,
+    SUCCESS,
+    TIMESTAMP_FORMAT,
+    StockPush,
+    example_request,
+)
 
 
 @dataclass(frozen=True)
 class StockCaseContext:
-    """What a case is built from: a fresh conforming push, the credentials, the receiver's body limit."""
+    """What a case is built from: a fresh conforming push, the credentials, the receiver's body limit,
+    and the row a one-row case breaks or varies (0 the first, -1 the last)."""
 
     push: StockPush
     credentials: Mapping[str, str] = field(default_factory=dict)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    row: int = 0
+
+    @property
+    def index(self) -> int:
+        """``row`` as an index into the push's rows."""
+        size = len(self.push)
+        if not -size <= self.row < size:
+            raise ValueError(f"row {self.row} is not a row of a push of {size} rows")
+        return self.row % size
 
 
+KEY = "connectorStockId"
 StockCase = Callable[[StockCaseContext], tuple[Request, ...]]
 MALFORMATIONS: Registry[StockCaseContext, Request] = Registry(CHANNEL)
 GOOD_CASES: Registry[StockCaseContext, Request] = Registry(CHANNEL)
@@ -35,7 +61,8 @@ GOOD_CASES: Registry[StockCaseContext, Request] = Registry(CHANNEL)
 SPEC_JSON = 'stock-push.rst: "The data is provided as a JSON string."'
 SPEC_STRUCTURE = (
     'decision stock-4: "A structural error (not an object, `data` missing, arrays of unequal length, a wrong '
-    'type, a missing key column, an unknown `dbAction`) rejects the whole push: nothing of it is applied."'
+    'type, a missing key column, an unknown `dbAction`) rejects the whole push, whichever row it is in: nothing '
+    'of the push is applied."'
 )
 SPEC_CREDENTIALS = (
     'stock-push.rst: "The endpoint should be secured with credentials. These credentials are provided '
@@ -43,16 +70,16 @@ SPEC_CREDENTIALS = (
 )
 SPEC_KEY = (
     'stock-push.rst: "connectorStockId | character(36) | Internal platform stock ID"; decision stock-1: '
-    '"`connectorStockId` is the stock key"'
+    '"The stock key is `connectorStockId`"'
 )
-SPEC_DATES = ('the data definition (decision stock-4): "Dates are `YYYY-MM-DD`; `timeStampEntry` is '
-              '`YYYY-MM-DD HH:MM:SS`"')
+SPEC_DATES = ("the document's example writes a date as YYYY-MM-DD (2018-01-01) and a dateTime as YYYY-MM-DD "
+              "HH:MM:SS (2018-01-01 14:56:23)")
 SPEC_ACCEPT = (
     'stock-push.rst: "The endpoint should accept data in format and scope as defined in the following."'
 )
 SPEC_WARN = (
-    'decision stock-3: "Unknown `condition` / `unit` values and a non-IATA `location` are kept and reported '
-    'as warnings, not rejected"'
+    'decision stock-3: "Unknown `condition` / `unit` values and a `location` that is not an IATA code are kept '
+    'and reported as warnings, not rejected"'
 )
 
 
@@ -60,11 +87,22 @@ def _structural(status: int = 422) -> Expectation:
     return Expectation((status,), SPEC_STRUCTURE, "SHOULD")
 
 
-ACCEPTED = Expectation((200,), SPEC_ACCEPT, "SHOULD")
+ACCEPTED = Expectation(SUCCESS, SPEC_ACCEPT, "SHOULD")
 
 # Cases whose break is in the headers or the size, not in the body's content.
 NEEDS_CREDENTIALS = frozenset({"missing-credentials", "wrong-credentials", "one-credential-missing"})
-NOT_IN_BODY = NEEDS_CREDENTIALS | {"wrong-content-type", "oversize-body"}
+NOT_IN_BODY = NEEDS_CREDENTIALS | {"wrong-content-type", "oversize-body", "large-push"}
+# Cases that break or vary the context's row (``StockCaseContext.row``) and leave the others as they were.
+ROW_CASES = frozenset({
+    "null-connectorStockId", "bad-uuid", "bad-date", "bad-dateOfManufacture", "bad-shelfLife", "bad-timestamp",
+    "unknown-dbAction",
+    *(f"wrong-type-{column}" for column in ("leadTime", "quantity", "priceUsd", "incidentRelated", "timeRemaining",
+                                            "cyclesRemaining", "sn", "tagDate")),
+    "add-then-update-same-push", "unknown-condition-code", "unknown-unit-code", "non-iata-location",
+    "fractional-length-quantity", "nulls-in-optional-columns", "lowercase-upd-and-del", "update-to-null",
+    "non-ascii-text",
+})
+LARGE_PUSH_BYTES = 2 * 1024 * 1024  # past the 100 kB and 1 MiB body limits common frameworks and proxies default to
 
 
 def _has_credentials(ctx: StockCaseContext) -> bool:
@@ -101,11 +139,30 @@ def _with_rows(change: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | N
     return build
 
 
-def _set_first(column: str, value: Any) -> Callable[[dict[str, list[Any]]], None]:
-    def change(columns: dict[str, list[Any]]) -> None:
-        columns[column][0] = value
+def _set_one(column: str, value: Callable[[Any], Any]) -> StockCase:
+    """A case that sets ``column`` of the context's row to ``value(what it was)``."""
 
-    return change
+    def build(ctx: StockCaseContext) -> tuple[Request, ...]:
+        columns = ctx.push.columns()
+        columns[column][ctx.index] = value(columns[column][ctx.index])
+        return _send_document(ctx, {"data": columns})
+
+    return build
+
+
+def _change_one(change: Callable[[dict[str, Any]], None]) -> StockCase:
+    """A case that changes (a copy of) the context's row in place."""
+
+    def build(ctx: StockCaseContext) -> tuple[Request, ...]:
+        rows = [dict(row) for row in ctx.push.rows]
+        change(rows[ctx.index])
+        return _send_body(ctx, StockPush(rows).to_bytes())
+
+    return build
+
+
+def _later(stamp: str, seconds: int) -> str:
+    return (datetime.strptime(stamp, TIMESTAMP_FORMAT) + timedelta(seconds=seconds)).strftime(TIMESTAMP_FORMAT)
 
 
 def _rename_column(columns: dict[str, list[Any]], old: str, new: str) -> dict[str, list[Any]]:
@@ -165,41 +222,38 @@ MALFORMATIONS.register(
 )(_with_columns(lambda columns: columns.pop("connectorStockId")))
 
 MALFORMATIONS.register(
-    "null-connectorStockId", "the first row's connectorStockId is null",
+    "null-connectorStockId", "one row's connectorStockId is null",
     Expectation((422,), SPEC_KEY, "SHOULD"),
-)(_with_columns(_set_first("connectorStockId", None)))
-
-
-@MALFORMATIONS.register(
-    "bad-uuid", "the first row's connectorStockId is a truncated UUID (23 characters, not 36)",
-    Expectation((422,), SPEC_KEY, "SHOULD"),
-)
-def _bad_uuid(ctx: StockCaseContext) -> tuple[Request, ...]:
-    return _with_columns(_set_first("connectorStockId", ctx.push.rows[0]["connectorStockId"][:23]))(ctx)
-
+)(_set_one("connectorStockId", lambda _: None))
 
 MALFORMATIONS.register(
-    "bad-date", "the first row's tagDate is 2018-13-45 (month 13, day 45)",
+    "bad-uuid", "one row's connectorStockId is a truncated UUID (23 characters, not 36)",
+    Expectation((422,), SPEC_KEY, "SHOULD"),
+)(_set_one("connectorStockId", lambda stock_id: stock_id[:23]))
+
+MALFORMATIONS.register(
+    "bad-date", "one row's tagDate is 2018-13-45 (month 13, day 45)",
     Expectation((422,), 'stock-push.rst: "tagDate | date | Tag date"; ' + SPEC_DATES, "SHOULD"),
-)(_with_columns(_set_first("tagDate", "2018-13-45")))
+)(_set_one("tagDate", lambda _: "2018-13-45"))
 
+for _column in ("dateOfManufacture", "shelfLife"):
+    MALFORMATIONS.register(
+        f"bad-{_column}", f"one row's {_column} is 2018-02-30 (a February 30th)",
+        Expectation((422,), f'stock-push.rst: "{_column} | date"; ' + SPEC_DATES, "SHOULD"),
+    )(_set_one(_column, lambda _: "2018-02-30"))
 
-@MALFORMATIONS.register(
-    "bad-timestamp", "the first row's timeStampEntry has the hour 25 and the minute 61",
+MALFORMATIONS.register(
+    "bad-timestamp", "one row's timeStampEntry has the hour 25 and the minute 61",
     Expectation((422,), 'stock-push.rst: "timeStampEntry | dateTime | Time of database entry"; '
                 + SPEC_DATES, "SHOULD"),
-)
-def _bad_timestamp(ctx: StockCaseContext) -> tuple[Request, ...]:
-    day = ctx.push.rows[0]["timeStampEntry"][:10]
-    return _with_columns(_set_first("timeStampEntry", f"{day} 25:61:00"))(ctx)
-
+)(_set_one("timeStampEntry", lambda stamp: f"{stamp[:10]} 25:61:00"))
 
 MALFORMATIONS.register(
-    "unknown-dbAction", "the first row's dbAction is REMOVE (allowed: ADD, DEL, UPD)",
+    "unknown-dbAction", "one row's dbAction is REMOVE (allowed: ADD, DEL, UPD)",
     Expectation((422,), 'stock-push.rst: "dbAction | character | Action why this entry is considered as '
                 'updated. For a specification of allowed values see below." (ADD, DEL, UPD); '
                 + SPEC_STRUCTURE, "SHOULD"),
-)(_with_columns(_set_first("dbAction", "REMOVE")))
+)(_set_one("dbAction", lambda _: "REMOVE"))
 
 # One wrong type per typed column: (column, its type in the document, what is sent instead, how).
 WRONG_TYPES: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
@@ -214,36 +268,38 @@ WRONG_TYPES: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
 )
 
 
-def _wrong_type(column: str, mistype: Callable[[Any], Any]) -> StockCase:
-    return lambda ctx: _with_columns(_set_first(column, mistype(ctx.push.rows[0][column])))(ctx)
-
-
 for _column, _type, _instead, _mistype in WRONG_TYPES:
     MALFORMATIONS.register(
-        f"wrong-type-{_column}", f"the first row's {_column} (a {_type}) is {_instead}",
+        f"wrong-type-{_column}", f"one row's {_column} (a {_type}) is {_instead}",
         Expectation((422,), f'stock-push.rst: "{_column} | {_type}"; ' + SPEC_STRUCTURE, "SHOULD"),
-    )(_wrong_type(_column, _mistype))
+    )(_set_one(_column, _mistype))
 
 
-@MALFORMATIONS.register(
+def _padded(ctx: StockCaseContext, size: int) -> bytes:
+    """The context's push with more rows — copies of its own rows under new ids — until its body exceeds
+    ``size`` bytes, by less than a row. Written column by column from each value's JSON, so a body near a
+    64 MiB limit takes a fraction of a second."""
+    base = ctx.push.rows
+    cells = {column: [encode_json(row[column]).decode("utf-8") for row in base] for column in COLUMNS}
+    key_cell = len(cells[KEY][0]) + 1  # a UUID in quotes, and its comma
+    per_row = [key_cell + sum(len(cells[c][i].encode("utf-8")) + 1 for c in COLUMNS if c != KEY)
+               for i in range(len(base))]
+    length, extra = len(ctx.push.to_bytes()), 0
+    while length <= size:
+        length += per_row[extra % len(base)]
+        extra += 1
+    ids = [*(row[KEY] for row in base), *uuid4s(random.Random(base[0][KEY]), extra)]
+    repeats, rest = divmod(len(ids), len(base))
+    arrays = {column: ",".join(values * repeats + values[:rest]) for column, values in cells.items() if column != KEY}
+    arrays[KEY] = ",".join(f'"{stock_id}"' for stock_id in ids)
+    return ('{"data":{' + ",".join(f'"{column}":[{arrays[column]}]' for column in COLUMNS) + "}}").encode("utf-8")
+
+
+MALFORMATIONS.register(
     "oversize-body", "a conforming push padded with more rows until the body exceeds the receiver's limit",
     Expectation((413,), "RFC 9110 §15.5.14: 413 Content Too Large for a body over the receiver's "
                 "configured limit (the document sets none)", "SHOULD"),
-)
-def _oversize_body(ctx: StockCaseContext) -> tuple[Request, ...]:
-    base = ctx.push.rows
-    body = ctx.push.to_bytes()
-    rng = random.Random(base[0]["connectorStockId"])
-    rows = list(base)
-    while len(body) <= ctx.max_body_bytes:
-        per_row = max(1, len(body) // len(rows))
-        target = len(rows) + (ctx.max_body_bytes - len(body)) // per_row + 1
-        rows.extend(
-            {**base[i % len(base)], "connectorStockId": stock_id}
-            for i, stock_id in enumerate(uuid4s(rng, target - len(rows)), start=len(rows))
-        )
-        body = StockPush(rows).to_bytes()
-    return _send_body(ctx, body)
+)(lambda ctx: _send_body(ctx, _padded(ctx, ctx.max_body_bytes)))
 
 
 @MALFORMATIONS.register(
@@ -278,33 +334,39 @@ def _one_credential_missing(ctx: StockCaseContext) -> tuple[Request, ...]:
 GOOD_CASES.register(
     "document-example", "the document's example body, verbatim (tabs, U+2011 hyphens, unit 'each', "
     "location 'Germany')",
-    Expectation((200,), "decision stock-2: \"The document's own example must be accepted exactly as printed "
-                "(U+2011 hyphens included)\"", "SHOULD"),
+    Expectation(SUCCESS, "decision stock-2: \"The document's own example must be accepted exactly as printed\" "
+                "(U+2011 hyphens included)", "SHOULD"),
 )(lambda ctx: (example_request(ctx.credentials),))
 
 
-def _add_then_update(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The first entry added, then updated later in the same push (rows are applied in order)."""
-    update = dict(rows[0])
+@GOOD_CASES.register(
+    "large-push", f"a conforming push of half the receiver's body limit, at most {LARGE_PUSH_BYTES // 1024**2} MiB "
+    "(past the 100 kB and 1 MiB limits common frameworks and proxies default to)", ACCEPTED,
+)
+def _large_push(ctx: StockCaseContext) -> tuple[Request, ...]:
+    return _send_body(ctx, _padded(ctx, min(ctx.max_body_bytes // 2, LARGE_PUSH_BYTES)))
+
+
+@GOOD_CASES.register(
+    "add-then-update-same-push", "an entry added by one row, then updated one second after the push's last "
+    "change by a row appended at its end",
+    Expectation(SUCCESS, 'decision stock-5: "ADD and UPD upsert by the key, DEL removes; an older change (by '
+                '`timeStampEntry`) never overwrites a newer one"', "SHOULD"),
+)
+def _add_then_update(ctx: StockCaseContext) -> tuple[Request, ...]:
+    rows = [dict(row) for row in ctx.push.rows]
+    update = dict(rows[ctx.index])
     change_some(update, random.Random(update["connectorStockId"]))
-    last = datetime.strptime(rows[-1]["timeStampEntry"], TIMESTAMP_FORMAT)
-    update["timeStampEntry"] = (last + timedelta(seconds=1)).strftime(TIMESTAMP_FORMAT)
+    update["timeStampEntry"] = _later(max(row["timeStampEntry"] for row in rows), 1)
     update["dbAction"] = "UPD"
-    return [*rows, update]
-
-
-GOOD_CASES.register(
-    "add-then-update-same-push", "an entry added, then updated one second later by the push's last row",
-    Expectation((200,), 'decision stock-5: "ADD/UPD upsert, DEL removes; an older change (by `timeStampEntry`) '
-                'never overwrites a newer one"', "SHOULD"),
-)(_with_rows(_add_then_update))
+    return _send_body(ctx, StockPush([*rows, update]).to_bytes())
 
 
 @GOOD_CASES.register(
     "internalStockId-alias", "the key column named internalStockId (the text's name) instead of "
     "connectorStockId",
-    Expectation((200,), 'decision stock-1: "a column named `internalStockId` is accepted as its alias."',
-                "SHOULD"),
+    Expectation(SUCCESS, 'decision stock-1: "a column named `internalStockId` is accepted as an alias of '
+                '`connectorStockId`."', "SHOULD"),
 )
 def _internal_stock_id(ctx: StockCaseContext) -> tuple[Request, ...]:
     return _send_document(ctx, {"data": _rename_column(ctx.push.columns(), "connectorStockId",
@@ -312,25 +374,30 @@ def _internal_stock_id(ctx: StockCaseContext) -> tuple[Request, ...]:
 
 
 GOOD_CASES.register(
-    "unknown-condition-code", "the first row's condition is ZZ, a code no table has (kept with a warning)",
-    Expectation((200,), SPEC_WARN, "SHOULD"),
-)(_with_columns(_set_first("condition", "ZZ")))
+    "unknown-condition-code", "one row's condition is ZZ, a code no table has (kept with a warning)",
+    Expectation(SUCCESS, SPEC_WARN, "SHOULD"),
+)(_set_one("condition", lambda _: "ZZ"))
 
 GOOD_CASES.register(
-    "non-iata-location", "the first row's location is 'Germany', as in the document's example",
-    Expectation((200,), SPEC_WARN, "SHOULD"),
-)(_with_columns(_set_first("location", "Germany")))
-
-
-def _length_item(rows: list[dict[str, Any]]) -> None:
-    rows[0].update(unit="FT", quantity=12.5)
-
+    "unknown-unit-code", "one row's unit is BAG, a unit of measure the document's tables do not list (kept "
+    "with a warning)",
+    Expectation(SUCCESS, SPEC_WARN, "SHOULD"),
+)(_set_one("unit", lambda _: "BAG"))
 
 GOOD_CASES.register(
-    "fractional-length-quantity", "the first row is 12.5 FT of its part",
-    Expectation((200,), 'stock-push.rst: "quantity | integer | Quantity of parts (used if unit is '
-                'length)"; so "so it may be fractional for length units."', "SHOULD"),
-)(_with_rows(_length_item))
+    "non-iata-location", "one row's location is 'Germany', as in the document's example",
+    Expectation(SUCCESS, SPEC_WARN, "SHOULD"),
+)(_set_one("location", lambda _: "Germany"))
+
+GOOD_CASES.register(
+    "fractional-length-quantity", "one row is 12.5 FT of its part",
+    Expectation(SUCCESS, 'stock-push.rst: "quantity | integer | Quantity of parts (used if unit is '
+                'length)"; decision stock-7: "a receiver keeps it exactly (12.5 FT is 12.5, not 12 or 13)"',
+                "SHOULD"),
+)(_change_one(lambda row: row.update(unit="FT", quantity=12.5)))
+
+SPEC_CASE = ('decision stock-2: "Text codes (`condition`, `unit`, `dbAction`) are case-insensitive: a `del` deletes '
+             'like a `DEL`."')
 
 
 def _lowercase(rows: list[dict[str, Any]]) -> None:
@@ -341,27 +408,75 @@ def _lowercase(rows: list[dict[str, Any]]) -> None:
 
 GOOD_CASES.register(
     "lowercase-codes", "condition, unit, location and dbAction in lower case in every row",
-    Expectation((200,), 'decision stock-2: "Text values are case-insensitive on this platform."', "SHOULD"),
+    Expectation(SUCCESS, SPEC_CASE, "SHOULD"),
 )(_with_rows(_lowercase))
+
+
+@GOOD_CASES.register(
+    "lowercase-upd-and-del", "a push adding entries, then one an hour later that deletes one of them (the "
+    "context's row) and updates the others, with dbAction, condition and unit in lower case (del, upd)",
+    Expectation(SUCCESS, SPEC_CASE, "SHOULD"),
+)
+def _lowercase_upd_and_del(ctx: StockCaseContext) -> tuple[Request, ...]:
+    later = []
+    for i, original in enumerate(ctx.push.rows):
+        row = dict(original)
+        if i == ctx.index:
+            row["dbAction"] = "del"
+        else:
+            change_some(row, random.Random(row["connectorStockId"]))
+            row["dbAction"] = "upd"
+        row.update(condition=row["condition"].lower(), unit=row["unit"].lower(),
+                   timeStampEntry=_later(row["timeStampEntry"], 3600))
+        later.append(row)
+    return (*_send_body(ctx, ctx.push.to_bytes()), *_send_body(ctx, StockPush(later).to_bytes()))
+
 
 OPTIONAL_COLUMNS = (
     "sn", "mroApprovalNo", "mroName", "leadTime", "tagDate", "lastOperator", "lastMsn", "incidentRelated",
     "dateOfManufacture", "timeRemaining", "cyclesRemaining", "shelfLife",
 )
 
+GOOD_CASES.register(
+    "nulls-in-optional-columns", "one row has null in every descriptive column: " + ", ".join(OPTIONAL_COLUMNS),
+    Expectation(SUCCESS, 'stock-push.rst example: "mroApprovalNo":[null] (a column may hold null); '
+                + SPEC_ACCEPT, "SHOULD"),
+)(_change_one(lambda row: row.update(dict.fromkeys(OPTIONAL_COLUMNS))))
 
-def _nulls(rows: list[dict[str, Any]]) -> None:
-    rows[0].update(dict.fromkeys(OPTIONAL_COLUMNS))
 
+@GOOD_CASES.register(
+    "update-to-null", "a push adding entries, then one a minute later updating them: the context's row with null "
+    "in every descriptive column (its values cleared, not left as they were), the others with new values",
+    Expectation(SUCCESS, 'decision stock-5: "ADD and UPD upsert by the key"', "SHOULD"),
+)
+def _update_to_null(ctx: StockCaseContext) -> tuple[Request, ...]:
+    later = []
+    for i, original in enumerate(ctx.push.rows):
+        row = dict(original)
+        if i == ctx.index:
+            row.update(dict.fromkeys(OPTIONAL_COLUMNS))
+        else:
+            change_some(row, random.Random(row["connectorStockId"]))
+        row.update(dbAction="UPD", timeStampEntry=_later(row["timeStampEntry"], 60))
+        later.append(row)
+    return (*_send_body(ctx, ctx.push.to_bytes()), *_send_body(ctx, StockPush(later).to_bytes()))
+
+
+# Names as the marketplace's companies and MROs write them: Latin letters beyond ASCII, Turkish ones too.
+NON_ASCII_TEXT = {"description": "Pompe à carburant, moteur n° 2", "mroName": "Bosporus Aero Teknik A.Ş.",
+                  "lastOperator": "Türk Hava Yolları", "company": "Düsseldorfer Flugzeugteile GmbH"}
 
 GOOD_CASES.register(
-    "nulls-in-optional-columns", "the first row has null in every descriptive column: "
-    + ", ".join(OPTIONAL_COLUMNS),
-    Expectation((200,), 'stock-push.rst example: "mroApprovalNo":[null] (a column may hold null); '
-                + SPEC_ACCEPT, "SHOULD"),
-)(_with_rows(_nulls))
+    "non-ascii-text", "one row's description, MRO, last operator and company written in French, German and "
+    "Turkish letters (à, °, ü, Ş, ı)",
+    Expectation(SUCCESS, 'stock-push.rst: "The data is provided as a JSON string." (JSON text is Unicode: RFC 8259 '
+                '§8.1)', "SHOULD"),
+)(_change_one(lambda row: row.update(NON_ASCII_TEXT)))
 
 DASHED_COLUMNS = ("pn", "tagDate", "dateOfManufacture", "shelfLife", "timeStampEntry")
+# The rest of the dash family decision stock-2 names, beside U+2011: hyphen, figure dash, en dash, em dash,
+# horizontal bar, minus sign.
+OTHER_DASHES = ("\u2010", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212")
 
 
 def _u2011(rows: list[dict[str, Any]]) -> None:
@@ -374,11 +489,28 @@ def _u2011(rows: list[dict[str, Any]]) -> None:
 GOOD_CASES.register(
     "u2011-hyphens", "every part number and date written with U+2011 non-breaking hyphens, as the "
     "document's example does",
-    Expectation((200,), 'decision stock-2: "normalise the Unicode dash family to `-` in dates and codes before '
-                'validating."', "SHOULD"),
+    Expectation(SUCCESS, 'decision stock-2: "it writes part numbers and dates with U+2011 (non-breaking hyphen), '
+                'so the Unicode dash family"', "SHOULD"),
 )(_with_rows(_u2011))
 
 
+def _other_dashes(rows: list[dict[str, Any]]) -> None:
+    # Each date takes the next dash of the family, and each part number too: a row has two dates at
+    # least, so the dates of a push of three rows carry all six.
+    for columns in (("tagDate", "dateOfManufacture", "shelfLife", "timeStampEntry"), ("pn",)):
+        dashes = itertools.cycle(OTHER_DASHES)
+        for row in rows:
+            for column in columns:
+                if row[column] is not None and "-" in row[column]:
+                    row[column] = row[column].replace("-", next(dashes))
+
+
+GOOD_CASES.register(
+    "other-unicode-dashes", "part numbers and dates written with the other dashes of the family in turn: "
+    "U+2010 hyphen, U+2012 figure dash, U+2013 en dash, U+2014 em dash, U+2015 horizontal bar, U+2212 minus",
+    Expectation(SUCCESS, 'decision stock-2: "is read as `-` in dates and codes before validating; a date is then '
+                'held as `YYYY-MM-DD`."', "SHOULD"),
+)(_with_rows(_other_dashes))
 
 
 # -- fixtures: small files of every good case and every case whose break is in the body -------------
@@ -386,15 +518,17 @@ GOOD_CASES.register(
 
 def fixture_files(seed: int = 0, rows: int = 2) -> dict[str, bytes]:
     """File name → content of ``fixtures/stock/`` (except the verbatim ``document-example.json``),
-    built from the registries, so the files and the cases cannot drift apart."""
-    generator = StockGenerator(seed)
+    built from the registries, so the files and the cases cannot drift apart. Each case's push comes from a
+    generator of its own (seeded by ``seed`` and the case's name), so adding a case changes no other file."""
     files: dict[str, bytes] = {}
     table = {"document-example": fixtures_writer.case_entry(GOOD_CASES["document-example"])}
     for registry in (GOOD_CASES, MALFORMATIONS):
         for case in registry:
             if case.name in NOT_IN_BODY or case.name == "document-example":
                 continue
-            (request,) = case.build(StockCaseContext(generator.sample_push(rows)))
+            # A case of several pushes is written as its last one, the one it is about.
+            generator = StockGenerator(seed + zlib.crc32(case.name.encode("utf-8")))
+            request = case.build(StockCaseContext(generator.sample_push(rows)))[-1]
             name, content = fixtures_writer.body_file(case.name, request.body)
             files[name] = content
             table[case.name] = fixtures_writer.case_entry(case)

@@ -13,7 +13,7 @@ from ..runner import Console
 from .cases import GOOD_CASES, MALFORMATIONS
 from .payload import CHANNEL, DEFAULT_MAX_BODY_BYTES
 from .platform import StockPlatform
-from .scenarios import LINE, SCENARIOS, run_scenario
+from .scenarios import CASE_ROWS, LINE, SCENARIOS, run_scenario
 
 
 def add_cli(subparsers: Any) -> None:
@@ -33,6 +33,9 @@ def add_cli(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-body-bytes", type=options.positive, default=DEFAULT_MAX_BODY_BYTES,
                         help="the receiver's body limit; the oversize case exceeds it")
+    parser.add_argument("--case-row", type=int, default=0, choices=range(-CASE_ROWS, CASE_ROWS), metavar="ROW",
+                        help=f"the row of the {CASE_ROWS} a one-row case breaks or varies: 0 the first (default), "
+                        f"1 the middle, {CASE_ROWS - 1} or -1 the last")
     options.add_case_options(parser)
     parser.set_defaults(run=run_cli)
 
@@ -48,7 +51,7 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         results = run_scenario(platform, "all" if args.case else args.scenario, rows=args.rows, deltas=args.deltas,
                                delta_rows=args.delta_rows, seed=args.seed, max_body_bytes=args.max_body_bytes,
-                               on_result=Console(LINE).show, cases=args.case)
+                               case_row=args.case_row, on_result=Console(LINE).show, cases=args.case)
     except requests.RequestException as exc:
         return options.cannot_reach(CHANNEL, args.url, exc)
     finally:

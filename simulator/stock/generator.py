@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .payload import TIMESTAMP_FORMAT, StockPush
+from .payload import DB_ACTIONS, TIMESTAMP_FORMAT, StockPush
 
 # (description, part-number pattern: '#' digit, '@' letter; low/high price in USD; unit;
 #  serialized; has a shelf life). Patterns follow common OEM and standard-part numbering.
@@ -281,9 +281,12 @@ class StockGenerator:
         """What a correct receiver holds now: id → the last row sent, for ids not deleted."""
         return {stock_id: dict(row) for stock_id, row in self._present.items()}
 
-    def stale_copy(self, push: StockPush) -> StockPush:
-        """The same ids as UPD with other values and an OLDER ``timeStampEntry``: a late change that
-        must not win (for ids the push deleted, it must not bring them back either)."""
+    def stale_copy(self, push: StockPush, action: str = "UPD") -> StockPush:
+        """The same ids as ``action`` (UPD, or ADD or DEL) with other values and an OLDER
+        ``timeStampEntry``: a late change that must not win (an UPD or ADD must not bring back an id the push
+        deleted, a DEL must not remove one it added or updated)."""
+        if action not in DB_ACTIONS:
+            raise ValueError(f"a stale copy is an ADD, UPD or DEL, not {action!r}")
         rng = self._rng
         older: dict[str, str] = {}
         rows = []
@@ -295,7 +298,7 @@ class StockGenerator:
                 when = datetime.strptime(stamp, TIMESTAMP_FORMAT) - timedelta(hours=1)
                 older[stamp] = when.strftime(TIMESTAMP_FORMAT)
             row["timeStampEntry"] = older[stamp]
-            row["dbAction"] = "UPD"
+            row["dbAction"] = action
             rows.append(row)
         return StockPush(rows)
 

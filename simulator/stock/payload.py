@@ -43,6 +43,8 @@ COLUMNS: tuple[str, ...] = (
 )
 DB_ACTIONS = ("ADD", "UPD", "DEL")
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+# The document names no success status (decision stock-8): any 2xx is a push received.
+SUCCESS = (200, 201, 202, 204)
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 JSON_HEADERS = {"Content-Type": "application/json"}
 

@@ -13,6 +13,7 @@ from .payload import DEFAULT_MAX_BODY_BYTES, StockPush
 from .platform import StockPlatform
 
 SCENARIOS = ("conforming", "malformed", "all")
+CASE_ROWS = 3  # rows of the push a named case is built from: a first, a middle and a last one
 STALE_COPY = Expectation(
     (200,), 'decision stock-5: "an older change (by `timeStampEntry`) never overwrites a newer one, so a replayed '
     'or late push cannot roll stock back." (accepted, not applied)', "SHOULD")
@@ -32,6 +33,7 @@ def plan(
     delta_rows: int,
     case_rows: int,
     max_body_bytes: int,
+    case_row: int = 0,
 ) -> list[Step[Request]]:
     """The pushes of a scenario, built lazily (in order) so only one large body exists at a time."""
     credentials = platform.credentials
@@ -46,7 +48,7 @@ def plan(
         return build
 
     def context() -> StockCaseContext:
-        return StockCaseContext(generator.sample_push(case_rows), credentials, max_body_bytes)
+        return StockCaseContext(generator.sample_push(case_rows), credentials, max_body_bytes, case_row)
 
     if scenario in ("conforming", "all"):
         steps.append(Step("first-push", ACCEPTED, pushed(lambda: generator.first_push(rows)), rows))
@@ -70,7 +72,8 @@ def run_scenario(
     delta_rows: int | None = None,
     seed: int = 0,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    case_rows: int = 3,
+    case_rows: int = CASE_ROWS,
+    case_row: int = 0,
     on_result: Callable[[Result], None] | None = None,
     cases: Collection[str] | None = None,
 ) -> list[Result]:
@@ -79,7 +82,7 @@ def run_scenario(
         raise ValueError(f"unknown scenario {scenario!r} (known: {', '.join(SCENARIOS)})")
     delta_rows = delta_rows or max(1, rows // 10)
     steps = plan(scenario, StockGenerator(seed), platform, rows=rows, deltas=deltas, delta_rows=delta_rows,
-                 case_rows=case_rows, max_body_bytes=max_body_bytes)
+                 case_rows=case_rows, max_body_bytes=max_body_bytes, case_row=case_row)
     large = len(steps) > 20 or max(rows, delta_rows) >= 10_000
     runner = Runner(HttpDelivery(platform.sender), on_result=on_result, progress="push" if large else None,
                     only=cases)
