@@ -158,7 +158,11 @@ def openapi(config: Config | None = None) -> dict[str, Any]:
         "read API whose GETs tagged \"state probe\" are the state probe protocol (docs/state-probe.md), and the "
         "one error envelope every refusal has. The ERP queues are in the AsyncAPI document "
         f"({ASYNCAPI_FILE}); each payload is also a JSON Schema of its own (*.schema.json). Where the platforms' "
-        f"documents leave gaps, descriptions cite the kit's decisions ([contract_tests/decisions.md]({DECISIONS}))."))
+        f"documents leave gaps, descriptions cite the kit's decisions ([contract_tests/decisions.md]({DECISIONS})). "
+        "Before any endpoint sees a request, the server itself refuses what it cannot take — a request it cannot "
+        "parse (400), headers too slow (408), a request line too long (414), too many header fields (431), an "
+        "unknown transfer coding (501) — and answers an unknown path 404 and a method an endpoint does not take "
+        "405, each with the same error envelope."))
     spec.components.schema("Error", copy.deepcopy(ERROR_SCHEMA))
     for status in REFUSALS:
         message, problems = _PROBLEM_EXAMPLES[status]
