@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test bench lint clean
+.PHONY: venv demo test bench lint contracts clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -28,6 +28,11 @@ test: venv
 ## benchmarks: each prints the kit against the raw limit measured in the same run
 bench: venv
 	$(BIN)/python -m bench
+
+## the published documents, written again from the code (docs/contracts/ and the package's copy)
+contracts: venv
+	$(BIN)/inventory-receiver write-contracts docs/contracts
+	$(BIN)/inventory-receiver write-contracts receiver/published
 
 lint: venv
 	$(BIN)/ruff check receiver simulator contract_tests fixtures tests bench devtools

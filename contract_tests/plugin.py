@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import requests
 
 from simulator.erp import (
     CUSTOMER_QUEUE,
@@ -94,6 +95,9 @@ OPTIONS: dict[str, tuple[str, str]] = {
                                  "(default .dead-letter)"),
     "--erp-wait": ("CONTRACT_ERP_WAIT", "seconds a check waits for the consumer to take, store or dead-letter a "
                    "message (default 20)"),
+    "--check-openapi": ("CONTRACT_CHECK_OPENAPI", "URL or file of the receiver's OpenAPI document: every answer "
+                        "the suite gets must match it (status documented, body valid against its schema), e.g. "
+                        "https://host:8443/openapi.json or the kit's docs/contracts/openapi.json"),
 }
 REPEATABLE = {"--stock-header", "--state-probe-header"}
 FLAGS = {"--servicemobility-evaluates-jwt", "--list-rules"}
@@ -142,6 +146,7 @@ class Run:
     gates: dict[str, str | None] = field(default_factory=dict)  # channel → why it cannot be checked (None: it can)
     collected: int = 0  # contract checks collected (after --rules, -m, -k)
     verdicts: list[str] = field(default_factory=list)  # why the run fails though no check did
+    openapi_note: str = ""  # --check-openapi: how many answers were checked
 
     def judge(self) -> list[str]:
         """What makes a run that checked too little fail: nothing checked at all, or a channel the user
@@ -300,6 +305,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not tally:
         return
     terminalreporter.section("contract summary")
+    if run is not None and run.openapi_note:
+        terminalreporter.write_line(run.openapi_note)
     for level in (MUST, SHOULD):
         counts = ", ".join(f"{tally[(level, o)]} {o}" for o in ("passed", "failed", "error", "warned", "skipped")
                            if tally[(level, o)])
@@ -399,6 +406,27 @@ def _http_gate(config: pytest.Config, channel: str, needs: tuple[str, str]) -> T
     _gate(config, channel, [RECEIVER_URL, needs],
           lambda: _reachable(option(config, "--receiver-url"), option(config, "--ca-bundle") or True))
     return Target(option(config, "--receiver-url").rstrip("/"), option(config, "--ca-bundle") or True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _answers_match_openapi(pytestconfig: pytest.Config) -> Iterator[None]:
+    """--check-openapi: every answer of the receiver is checked against its OpenAPI document (openapi.py)."""
+    source, url = option(pytestconfig, "--check-openapi"), option(pytestconfig, "--receiver-url")
+    if not (source and url):
+        yield
+        return
+    from . import openapi  # jsonschema is needed only here
+
+    ca_bundle = option(pytestconfig, "--ca-bundle") or True
+    try:
+        document = openapi.load_document(source, ca_bundle)
+    except (OSError, ValueError, requests.RequestException) as exc:
+        raise pytest.UsageError(f"--check-openapi: cannot read an OpenAPI document from {source}: {exc}") from None
+    prefixes = tuple(filter(None, [url.rstrip("/"), option(pytestconfig, "--state-probe")]))
+    check = openapi.AnswerCheck(document, urlparse(url).path)
+    with openapi.checking(check, prefixes):
+        yield
+    run_of(pytestconfig).openapi_note = f"answers checked against the OpenAPI document {source}: {check.checked}"
 
 
 @pytest.fixture(scope="session")

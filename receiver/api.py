@@ -15,7 +15,7 @@ from flask_httpauth import HTTPTokenAuth
 from . import storage
 from .config import ApiConfig
 from .errors import Unauthenticated
-from .web import int_arg, secrets_equal, utc_iso
+from .web import ID_64, Operation, int_arg, limit_parameter, path_parameter, query_parameter, secrets_equal, utc_iso
 
 
 def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
@@ -72,7 +72,9 @@ def blueprint(config: ApiConfig, store: storage.Store) -> Blueprint:
             row = storage.get_delivery(conn, delivery_id)
         if row is None or row.raw_body is None:
             abort(404, description=f"no stored body for delivery {delivery_id} (only rejected ones keep it)")
-        return Response(row.raw_body, mimetype=row.content_type or "application/octet-stream")
+        # Bytes as received, whatever they are: a body refused for not being JSON is not served as JSON. The
+        # Content-Type it came with is the delivery's content_type.
+        return Response(row.raw_body, mimetype="application/octet-stream")
 
     return api
 
@@ -94,3 +96,51 @@ def delivery_json(row: Any) -> dict[str, Any]:
         "remote_addr": mapping["remote_addr"],
         "body_kept": bool(mapping["body_kept"]),
     }
+
+
+DELIVERY = {
+    "type": "object",
+    "required": ["id", "channel", "received_at", "outcome", "status", "reason", "counts", "warnings", "body_sha256",
+                 "body_bytes", "content_type", "remote_addr", "body_kept"],
+    "properties": {
+        "id": {"type": "integer"}, "channel": {"type": "string"}, "received_at": {"type": "string"},
+        "outcome": {"enum": ["accepted", "duplicate", "rejected"]},
+        "status": {"type": ["integer", "null"], "description": "the HTTP status answered (null on AMQP)"},
+        "reason": {"type": ["string", "null"]}, "counts": {"type": ["object", "null"]},
+        "warnings": {"type": "array"}, "body_sha256": {"type": ["string", "null"]},
+        "body_bytes": {"type": ["integer", "null"]}, "content_type": {"type": ["string", "null"]},
+        "remote_addr": {"type": ["string", "null"]},
+        "body_kept": {"type": "boolean", "description": "the raw body is kept (rejected deliveries): GET …/body"},
+    },
+}
+_DELIVERY_EXAMPLE = {"id": 17, "channel": "stock", "received_at": "2026-01-05T10:00:00.123Z", "outcome": "rejected",
+                     "status": 422, "reason": "invalid payload: the push was rejected: 1 problem(s); nothing was "
+                     "applied", "counts": None, "warnings": [], "body_sha256": "0" * 64, "body_bytes": 2048,
+                     "content_type": "application/json", "remote_addr": "192.0.2.10", "body_kept": True}
+
+
+def operations() -> list[Operation]:
+    """The delivery log routes, as the published OpenAPI document shows them."""
+    delivery = path_parameter("id", ID_64, "the delivery's id")
+    return [
+        Operation("get", "/deliveries", "list_deliveries", "List the delivery log",
+                  "Every delivery on every channel, newest first: accepted, duplicate or rejected (with its reason). "
+                  "The next page is ?before={next_before}.",
+                  {"type": "object", "required": ["items", "next_before"],
+                   "properties": {"items": {"type": "array", "items": DELIVERY},
+                                  "next_before": {"type": ["integer", "null"]}}},
+                  {"items": [_DELIVERY_EXAMPLE], "next_before": None}, (400, 401), read=True,
+                  parameters=(limit_parameter(50, 500),
+                              query_parameter("channel", {"type": "string"}, "only this channel"),
+                              query_parameter("outcome", {"type": "string"}, "accepted, duplicate or rejected"),
+                              query_parameter("before", ID_64,
+                                              "the next_before of the previous page"))),
+        Operation("get", "/deliveries/{id}", "get_delivery", "One delivery", "404 for a delivery never logged.",
+                  DELIVERY, _DELIVERY_EXAMPLE, (401, 404), read=True, parameters=(delivery,)),
+        Operation("get", "/deliveries/{id}/body", "get_delivery_body", "The raw body of a rejected delivery",
+                  "The bytes exactly as received (application/octet-stream; the Content-Type they came with is "
+                  "the delivery's content_type); 404 when none is kept (only rejected deliveries from "
+                  "authenticated senders keep theirs).",
+                  {"type": "string", "format": "binary"}, '{"data": {"connectorStockId": ["…"]', (401, 404),
+                  read=True, parameters=(delivery,), answer_type="application/octet-stream"),
+    ]

@@ -8,11 +8,13 @@ Nothing is bound at import time, and nothing is created: the schema is made once
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_swagger_ui import get_swaggerui_blueprint
 
-from . import api, web
+from . import api, contracts, web
 from .channels import CHANNELS
 from .config import Config
 from .errors import register_error_handlers
@@ -22,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Config, *, store: Store | None = None) -> Flask:
-    """Build the receiver: error envelope, the enabled channels, read API, health check."""
+    """Build the receiver: error envelope, the enabled channels, read API, health check, and the OpenAPI
+    document of the enabled channels (``/openapi.json``, rendered at ``/docs``)."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = store or Store.from_config(config.storage)
@@ -45,4 +48,16 @@ def create_app(config: Config, *, store: Store | None = None) -> Flask:
             conn.exec_driver_sql("SELECT 1")
         return jsonify({"status": "ok", "storage": store.backend})
 
+    @cache
+    def document() -> dict[str, Any]:  # built on first request: most apps in tests never serve it
+        return contracts.openapi(config)
+
+    @app.get("/openapi.json")
+    def openapi() -> Any:
+        """The OpenAPI document of this receiver's enabled channels (receiver/contracts.py)."""
+        return jsonify(document())
+
+    # The same document for people, rendered by the Swagger UI shipped in flask-swagger-ui (no download).
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json", config={
+        "app_name": "Inventory push receiver", "deepLinking": True}))
     return app

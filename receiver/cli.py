@@ -88,6 +88,17 @@ def cmd_consume(args: argparse.Namespace) -> int:
     return amqp.consume(config.erp, _store(config))
 
 
+def cmd_write_contracts(args: argparse.Namespace) -> int:
+    """Write the published documents (JSON Schema, OpenAPI, AsyncAPI) into a directory."""
+    from pathlib import Path
+
+    from . import contracts  # apispec is needed only here
+
+    for path in contracts.write(Path(args.directory)):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inventory-receiver", description=__doc__)
     parser.add_argument("--config", "-c", help="TOML configuration file (default: $RECEIVER_CONFIG)")
@@ -105,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     reapply.set_defaults(run=cmd_reapply)
     sub.add_parser("consume", help="consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)"
                    ).set_defaults(run=cmd_consume)
+    write = sub.add_parser("write-contracts", help="write the published JSON Schemas, OpenAPI and AsyncAPI "
+                           "documents into DIRECTORY (default docs/contracts)")
+    write.add_argument("directory", nargs="?", default="docs/contracts")
+    write.set_defaults(run=cmd_write_contracts)
     return parser
 
 

@@ -158,6 +158,41 @@ def error_body(status: int, message: str, problems: list[Problem] | None = None)
     }
 
 
+# The envelope as JSON Schema (2020-12), for the published documents (receiver/contracts.py): every
+# answer but a success has this shape, whatever the channel and the status.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "description": "Every answer other than a success, on every endpoint: the status again, its reason phrase, "
+                   "a message saying what to change, and every problem found, each with the path to it (object "
+                   "keys and array indexes, e.g. [\"data\", \"leadTime\", 3]; [\"headers\", name] for a "
+                   "credential).",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "title", "message", "problems"],
+            "properties": {
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "title": {"type": "string", "description": "The status's reason phrase (RFC 9110)."},
+                "message": {"type": "string"},
+                "problems": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["path", "message"],
+                        "properties": {
+                            "path": {"type": "array", "items": {"type": ["string", "integer"]}},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 def register_error_handlers(app: Flask) -> None:
     """One error envelope for the whole app, registered once."""
 

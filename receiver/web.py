@@ -12,7 +12,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -56,6 +56,120 @@ class Receipt:
         if self.original_delivery is not None:
             body["original_delivery"] = self.original_delivery
         return body
+
+
+def receipt_schema(counts_name: str, counts: dict[str, Any], *, warnings: bool = True,
+                   duplicates: bool = True) -> dict[str, Any]:
+    """The JSON Schema of :meth:`Receipt.to_json` for a channel: its counts under ``counts_name``, the
+    warnings when the channel reports any, and ``original_delivery`` when it recognises duplicates."""
+    outcomes = ["accepted", "duplicate"] if duplicates else ["accepted"]
+    properties: dict[str, Any] = {
+        "outcome": {"enum": outcomes, "description": "accepted: applied; duplicate: received before, nothing "
+                    "changed"},
+        "delivery": {"type": "integer", "description": "this delivery's id in the receiver's delivery log"},
+        counts_name: counts,
+    }
+    required = ["outcome", "delivery", counts_name]
+    if warnings:
+        properties["warnings"] = {"type": "array", "items": {"type": "object"},
+                                  "description": "what was kept as sent but is worth a look"}
+        required.append("warnings")
+    if duplicates:
+        properties["original_delivery"] = {"type": "integer", "description": "on a duplicate: the delivery that "
+                                           "applied it first"}
+    return {"type": "object", "required": required, "properties": properties}
+
+
+# --- what a channel publishes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A body a platform sends, as the published JSON Schema shows it: the schema (a marshmallow schema, or
+    JSON Schema itself), the document's description, the fixtures that are its examples (the documents'
+    own, verbatim), and the rules a JSON Schema cannot say, each with the decision it comes from."""
+
+    schema: Any
+    title: str
+    description: str
+    examples: tuple[str, ...] = ()  # fixture names of the channel: fixtures/<channel>/<name>.json
+    beyond: tuple[str, ...] = ()  # "what (decision id)" sentences
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One HTTP operation as the published OpenAPI document shows it (``receiver/contracts.py`` builds
+    the document with apispec). ``body`` names a :class:`Payload` of the channel; ``answer`` is the JSON
+    Schema of the 200 body; ``refusals`` are the statuses answered with the error envelope."""
+
+    method: str
+    path: str  # an OpenAPI path template
+    operation_id: str
+    summary: str
+    description: str
+    answer: dict[str, Any]
+    answer_example: Any
+    refusals: tuple[int, ...]
+    body: str | None = None
+    examples: tuple[str, ...] = ()  # fixture names, the request body's examples; default: the payload's
+    security: list[dict[str, list[str]]] | None = None  # None: the document's default (none)
+    parameters: tuple[dict[str, Any], ...] = ()
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)  # OpenAPI links of the 200 answer
+    read: bool = False  # a read route: under [api] prefix, with the read API's bearer token
+    probe: bool = False  # part of the state probe protocol (docs/state-probe.md)
+    answer_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a channel publishes for its configuration: its operations, the security schemes they use,
+    and the payloads its platform sends (by name)."""
+
+    tag: str
+    description: str
+    operations: list[Operation] = field(default_factory=list)
+    security_schemes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payloads: dict[str, Payload] = field(default_factory=dict)
+
+
+NO_NUL = r"^[^\u0000]*$"  # what no text column holds (storage.text_problem), as a JSON Schema pattern
+ID_64 = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # a delivery id, the read API's paging
+
+
+def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    # The read API refuses a NUL in any parameter (api.py): say so wherever a parameter is text.
+    return {**schema, "pattern": NO_NUL} if schema.get("type") == "string" else schema
+
+
+def path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _parameter_schema(schema),
+            "description": description}
+
+
+def query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": _parameter_schema(schema),
+            "description": description}
+
+
+YEARS = "([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"  # 0001-9999, what Python's date holds
+# 0002-9998: a moment with an offset in those years is a moment in UTC too (datetime.astimezone)
+UTC_YEARS = "(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+
+
+def date_pattern(dash: str = "-", years: str = YEARS) -> str:
+    """A calendar date YYYY-MM-DD as a regular expression JSON Schema can use (ECMA-262): months of 30 and
+    31 days, 28 days in February and the 29th in leap years only. ``dash`` is the separator (a character
+    class if need be), ``years`` the years allowed (leap years are all within both)."""
+    leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+    day31, day30, day28 = "(0[1-9]|[12][0-9]|3[01])", "(0[1-9]|[12][0-9]|30)", "(0[1-9]|1[0-9]|2[0-8])"
+    return (f"({years}{dash}((0[13578]|1[02]){dash}{day31}|(0[469]|11){dash}{day30}|02{dash}{day28})"
+            f"|{leap}{dash}02{dash}29)")
+
+
+def limit_parameter(default: int, high: int) -> dict[str, Any]:
+    """The ``limit`` of a paged read route (:func:`int_arg`)."""
+    return query_parameter("limit", {"type": "integer", "minimum": 1, "maximum": high, "default": default},
+                           "items per page")
 
 
 # --- credentials ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -109,7 +110,9 @@ def every_channel_args(receiver: RunningReceiver, rsa_key: tuple[Path, str], rab
 
 def test_our_receiver_passes_the_whole_contract(tmp_path: Path, receiver: RunningReceiver, rsa_key: tuple[Path, str],
                                                 rabbitmq_url: str, queues: dict[str, str]) -> None:
-    code, output, junit = run_suite(tmp_path, *every_channel_args(receiver, rsa_key, rabbitmq_url, queues))
+    # --check-openapi: every answer of the run also matches the OpenAPI document the receiver serves
+    code, output, junit = run_suite(tmp_path, *every_channel_args(receiver, rsa_key, rabbitmq_url, queues),
+                                    "--check-openapi", f"{receiver.url}/openapi.json")
     assert code == 0, output[-4000:]
     assert junit is not None
     for module in ("test_stock", "test_s360", "test_servicemobility", "test_erp"):
@@ -121,6 +124,8 @@ def test_our_receiver_passes_the_whole_contract(tmp_path: Path, receiver: Runnin
     assert len(outcomes(junit)) > 150
     assert f"contract target: {receiver.url}" in output and "contract broker: amqp://guest:***@" in output
     assert "MUST" in output and "SHOULD" in output  # the summary separates the two
+    checked = re.search(r"answers checked against the OpenAPI document \S+: (\d+)", output)
+    assert checked is not None and int(checked[1]) > 150, output[-2000:]
     assert {result.level for result in outcomes(junit)} == {"MUST", "SHOULD"}  # JUnit carries each test's level
     assert "stock-push.rst" in junit.read_text(encoding="utf-8")  # … and the sentence it checks
 
@@ -185,6 +190,19 @@ def test_a_receiver_that_accepts_everything_fails_the_contract(tmp_path: Path, t
     assert "sent:     POST" in output and "X-Stock-Key: ***" in output and "contract-key" not in output
     assert "--case missing-credentials" in output and "inventory-simulator stock --url" in output
     assert "assert " not in output  # no assertion-rewrite noise
+
+
+def test_check_openapi_fails_answers_the_document_does_not_describe(tmp_path: Path, tls: TLSFiles) -> None:
+    """The receiver's 200 says {"ok": true}; the published document says a receipt: every accepted push
+    fails, naming the operation's schema."""
+    document = Path(__file__).resolve().parents[1] / "docs" / "contracts" / "openapi.json"
+    with accepts_everything(tls) as url:
+        code, output, junit = run_suite(tmp_path, *stock_args(url, tls.ca), "--allow-skip", "probe",
+                                        "--check-openapi", str(document), "-k", "documents_own_example")
+    assert code == 1, output[-3000:]
+    assert junit is not None and results(junit)["test_the_documents_own_example_is_accepted"] == "failed"
+    assert "does not match the receiver's OpenAPI document (--check-openapi)" in output
+    assert "'outcome' is a required property" in output and "sent:     POST" in output
 
 
 def test_no_target_is_a_usage_error(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Flask
 
 from ..storage import Store
-from ..web import Receipt
+from ..web import Contract, Receipt
 from . import erp, s360, servicemobility, stock
 
 
@@ -32,6 +32,10 @@ class Channel(Protocol):
     def receive(self, store: Store, config: Any, body: bytes, *, content_type: str | None = None,
                 remote_addr: str | None = None, reason: str | None = None) -> Receipt:
         """Parse, validate and store one body (``inventory-receiver reapply`` re-runs a stored one)."""
+
+    def contract(self, config: Any) -> Contract:
+        """What it publishes for ``config`` (None: the published documents): operations, security schemes,
+        the payloads its platform sends (``receiver/contracts.py`` builds the documents from them)."""
 
 
 # name → module. The order is the order of the configuration's sections and of the app's routes.

@@ -27,7 +27,17 @@ from sqlalchemy.engine import Connection
 
 from .. import storage
 from ..errors import ConfigError, InvalidPayload, ReceiverError, shown
-from ..web import Receipt, int_arg, parse_json
+from ..web import (
+    Contract,
+    Operation,
+    Payload,
+    Receipt,
+    int_arg,
+    limit_parameter,
+    parse_json,
+    path_parameter,
+    query_parameter,
+)
 
 NAME = "erp"
 
@@ -614,3 +624,116 @@ def _objects_json(conn: Connection, kind: ObjectKind, rows: Sequence[sa.Row[Any]
     for item in items:
         item |= {"characteristics": triplets[item["id"]], "engagedParty": linked[item["id"]]}
     return items
+
+
+# --- what the channel publishes (receiver/contracts.py builds the documents) ----------------------------
+
+# What parse() refuses, and so dead-letters: a JSON object without a usable id. Everything else is kept
+# (decision erp-1), so the documented properties are described, not constrained.
+_ID = {
+    "description": "The object's id (customerId or subscriptionId in the ERP); a number is stored by its string "
+                   "form (134719 is \"134719\").",
+    "anyOf": [{"type": "string", "minLength": 1, "maxLength": storage.KEY_TEXT_MAX,
+               "pattern": "^[^\\u0000]*\\S[^\\u0000]*$"}, {"type": "number"}],
+}
+_BEYOND = (
+    "the message is UTF-8 JSON: anything else is dead-lettered (erp-3)",
+    "each message is the full state of its object: the last one received for (queue, id) is held, the same state "
+    "again changes nothing (erp-1)",
+)
+CUSTOMER_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["id"],
+    "properties": {
+        "id": _ID,
+        "status": {"description": "`status` can be `Active` or `Passive`.", "examples": ["Active", "Passive"]},
+        "name": {"description": "The customer's name (UTF-8, Turkish letters included)."},
+        "contactMedium": {"description": "Contact media, each with a `characteristic` object (city, country, "
+                          "phoneNumber, socialNetworkId, street1, …)."},
+    },
+}
+SUBSCRIPTION_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["id"],
+    "properties": {
+        "id": _ID,
+        "agreementType": {"examples": ["Kiralama"]},
+        "documentNumber": {"description": "A string in the example; an integer in TM Forum's TMF651.",
+                           "examples": ["108999"]},
+        "name": {}, "status": {"examples": ["Active"]},
+        "characteristic": {"description": "The ERP property bag: {name, valueType, value} triplets; valueType is "
+                           "free text (String, Date, Float, …), read case-insensitively, and a value that does not "
+                           "parse keeps its raw string (decision erp-2). Parsed defensively: a bag of another shape "
+                           "is kept in the document with a warning."},
+        "properties": {"description": "The document's other name for the characteristic bag (decision erp-2)."},
+        "completionDate": {"description": "{startDateTime, endDateTime}"},
+        "engagedParty": {"description": "[{id}]: the customerIds this subscription belongs to (decision erp-2)."},
+    },
+}
+PAYLOADS: dict[str, Payload] = {
+    "erp-customer": Payload(CUSTOMER_SCHEMA, "ERP customer change",
+                            "Emitted when a customer is created/updated/deactivated in ERP (queue "
+                            "secom-customer-queue). The object MAY include additional customer attributes: they are "
+                            "kept (decision erp-1).",
+                            examples=("document-customer-example",), beyond=_BEYOND),
+    "erp-subscription": Payload(SUBSCRIPTION_SCHEMA, "ERP subscription change",
+                                "Emitted when a subscription/agreement changes state or details in ERP (queue "
+                                "secom-subscriptions-queue). Unknown properties are kept (decision erp-1).",
+                                examples=("document-subscription-example",), beyond=_BEYOND),
+}
+
+_HELD: dict[str, Any] = {"type": "object", "required": ["id", "document", "deliveryId"],
+         "properties": {"id": {"type": "string"}, "document": {"type": "object", "description": "the object "
+                                                               "exactly as last received"},
+                        "deliveryId": {"type": "integer"}}}
+_CHARACTERISTIC = {"type": "object", "required": ["name", "valueType", "value", "type", "parsed", "problem"],
+                   "properties": {"name": {"type": "string"}, "valueType": {"type": ["string", "null"]},
+                                  "value": {"type": ["string", "null"]},
+                                  "type": {"enum": [*sorted({v.name for v in VALUE_TYPES.values()}), None]},
+                                  "parsed": {}, "problem": {"type": ["string", "null"]}}}
+HELD_SUBSCRIPTION = {**_HELD, "required": [*_HELD["required"], "characteristics", "engagedParty"],
+                     "properties": {**_HELD["properties"],
+                                    "characteristics": {"type": "array", "items": _CHARACTERISTIC},
+                                    "engagedParty": {"type": "array", "items": {"type": "string"}}}}
+_CUSTOMER_EXAMPLE = {"id": "134719", "document": {"id": "134719", "status": "Active", "name": "Customer Name Here"},
+                     "deliveryId": 41}
+_SUBSCRIPTION_EXAMPLE = {"id": "123462", "document": {"id": "123462", "agreementType": "Kiralama"}, "deliveryId": 42,
+                         "characteristics": [{"name": "MONTAGE_DATE", "valueType": "Date", "value": "2021-08-16",
+                                              "type": "date", "parsed": "2021-08-16", "problem": None}],
+                         "engagedParty": ["134719"]}
+
+
+def _list(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["items", "next_after"],
+            "properties": {"items": {"type": "array", "items": items}, "next_after": {"type": ["string", "null"]}}}
+
+
+def _first(operation_id: str) -> dict[str, dict[str, Any]]:
+    return {"GetFirst": {"operationId": operation_id, "parameters": {"id": "$response.body#/items/0/id"},
+                         "description": "the page's first object"}}
+
+
+def contract(config: Config | None) -> Contract:
+    """The ERP's read routes (its messages are in the AsyncAPI document, receiver/contracts.py)."""
+    page = (limit_parameter(100, 1000),
+            query_parameter("after", {"type": "string"}, "the last id of the previous page"))
+    customer_id = path_parameter("id", {"type": "string"}, "the customerId (a number by its string form)")
+    subscription_id = path_parameter("id", {"type": "string"}, "the subscriptionId")
+    return Contract("ERP push notifications", "What the ERP consumer stored from the two queues (erp-amqp-push.md).", [
+        Operation("get", "/erp/customers", "list_erp_customers", "List the customers held", "Paged by id.",
+                  _list(_HELD), {"items": [_CUSTOMER_EXAMPLE], "next_after": None}, (400, 401), read=True,
+                  parameters=page, links=_first("get_erp_customer")),
+        Operation("get", "/erp/customers/{id}", "get_erp_customer", "One customer (state probe)",
+                  "The last full state received for this id; 404 when it was never received.",
+                  _HELD, _CUSTOMER_EXAMPLE, (401, 404), read=True, probe=True, parameters=(customer_id,)),
+        Operation("get", "/erp/customers/{id}/subscriptions", "list_erp_customer_subscriptions",
+                  "The subscriptions naming a customer", "404 when neither the customer nor a subscription naming it "
+                  "in engagedParty was received.", _list(HELD_SUBSCRIPTION),
+                  {"items": [_SUBSCRIPTION_EXAMPLE], "next_after": None}, (400, 401, 404), read=True,
+                  parameters=(customer_id, *page)),
+        Operation("get", "/erp/subscriptions", "list_erp_subscriptions", "List the subscriptions held",
+                  "Paged by id.", _list(HELD_SUBSCRIPTION), {"items": [_SUBSCRIPTION_EXAMPLE], "next_after": None},
+                  (400, 401), read=True, parameters=page, links=_first("get_erp_subscription")),
+        Operation("get", "/erp/subscriptions/{id}", "get_erp_subscription", "One subscription (state probe)",
+                  "The last full state received, its characteristic bag as read, and the customers it names; 404 "
+                  "when it was never received.", HELD_SUBSCRIPTION, _SUBSCRIPTION_EXAMPLE, (401, 404), read=True,
+                  probe=True, parameters=(subscription_id,)),
+    ], payloads=PAYLOADS)

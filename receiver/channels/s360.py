@@ -24,7 +24,23 @@ from sqlalchemy.engine import Connection
 
 from .. import storage
 from ..errors import ConfigError, InvalidPayload, Unauthenticated, shown
-from ..web import HEADER_NAME_CHARS, Receipt, add_push_endpoint, int_arg, parse_json, secrets_equal, utc_iso
+from ..web import (
+    HEADER_NAME_CHARS,
+    ID_64,
+    Contract,
+    Operation,
+    Payload,
+    Receipt,
+    add_push_endpoint,
+    int_arg,
+    limit_parameter,
+    parse_json,
+    path_parameter,
+    query_parameter,
+    receipt_schema,
+    secrets_equal,
+    utc_iso,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +164,16 @@ def _storable(max_length: int | None = None) -> Callable[[str], None]:
     return check
 
 
+NO_NUL = r"^[^\u0000]*$"  # JSON Schema for storage.text_problem's first rule
+
+
 class ProductId(fields.Field):
     """A product id: a JSON integer within signed 64 bits. Python's json parses integers exactly, so
     2**63-1 arrives whole; ``true`` (a bool is an int in Python), ``1.0`` and ``"1"`` are not ids."""
+
+    def json_schema(self) -> dict[str, Any]:
+        """What the published documents say of it (receiver/contracts.py)."""
+        return {"type": "integer", "minimum": MIN_ID, "maximum": MAX_ID, "format": "int64"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if type(value) is not int:
@@ -170,16 +193,21 @@ class ProductSchema(Schema):
 
     error_messages = {"type": "Not an object: each item of the array is one product document."}
 
-    id = ProductId(required=True, error_messages={
+    id = ProductId(required=True, metadata={"description": "The product's id, a signed 64-bit integer (decision "
+                                                    "s360-3).", "examples": [10228321399304]}, error_messages={
         "required": "Missing: every product needs its id.", "null": "Null: every product needs its id."})
     # "8 characters, unique per season" (decisions.md s360-*) is what the example shows, not a rule the document
     # states: any non-empty string is taken, rather than refusing (and re-posting 12 times) a whole batch.
     code = fields.String(required=True, validate=[validate.Length(min=1, error="Empty: a product code is text."),
                                                   _storable()],
+                         metadata={"description": "The product's code (8 characters, unique per season, in the "
+                                   "example).", "pattern": NO_NUL, "examples": ["2010CIMM"]},
                          error_messages={"required": "Missing: every product needs its code.",
                                          "null": "Null: every product needs its code.",
                                          "invalid": "Not a string: a product code is text."})
     state = fields.String(allow_none=True, validate=_storable(storage.KEY_TEXT_MAX),  # indexed
+                          metadata={"description": "The product's state, e.g. RUNNING.", "pattern": NO_NUL,
+                                    "maxLength": storage.KEY_TEXT_MAX},
                           error_messages={"invalid": "Not a string (or null)."})
 
 
@@ -454,3 +482,119 @@ def product_json(row: sa.Row[Any]) -> dict[str, Any]:
 def _at(moment: Any) -> str | None:
     return None if moment is None else utc_iso(moment)
 
+
+
+# --- what the channel publishes (receiver/contracts.py builds the documents) ----------------------------
+
+BATCH_PAYLOAD = Payload(
+    {"type": "array", "items": {"$ref": "#/components/schemas/S360Product"}}, "S-360 inventory batch",
+    "S-360 does POST all the data describing the product in the form of a JSON object — in fact a JSON array "
+    "of product documents (the payload of getProductDetails), at most P per batch (decision s360-1). "
+    "Unknown fields are kept (s360-4).",
+    examples=("document-example",),
+    beyond=(
+        "each product appears once in a batch: two items with one id refuse the batch (s360-5)",
+        "an id is written as an integer: JSON Schema reads 1.0 as the integer 1, the receiver refuses it (s360-3)",
+        "an unchanged product is recognised as unchanged, a re-posted batch changes nothing (s360-2, s360-3)",
+    ),
+)
+
+PRODUCTS = {"type": "object", "required": ["received", NEW, CHANGED, UNCHANGED],
+            "properties": {name: {"type": "integer"} for name in ("received", NEW, CHANGED, UNCHANGED)}}
+_MOMENT = {"type": ["string", "null"], "format": "date-time"}
+PRODUCT = {
+    "type": "object",
+    "required": ["id", "code", "state", "contentSha256", "firstSeenDelivery", "firstSeenAt", "lastChangedDelivery",
+                 "lastChangedAt", "lastSeenDelivery", "lastSeenAt"],
+    "properties": {
+        "id": {"type": "integer", "format": "int64"}, "code": {"type": "string"}, "state": {"type": ["string", "null"]},
+        "contentSha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                          "description": "SHA-256 of the document's canonical JSON (sorted keys, compact)"},
+        "firstSeenDelivery": {"type": "integer"}, "firstSeenAt": _MOMENT,
+        "lastChangedDelivery": {"type": "integer", "description": "the last delivery that brought a different "
+                                "document"},
+        "lastChangedAt": _MOMENT,
+        "lastSeenDelivery": {"type": "integer", "description": "the last delivery that carried it at all"},
+        "lastSeenAt": _MOMENT,
+        "document": {"type": "object", "description": "the product as received (sorted keys)"},
+    },
+}
+_PRODUCT_EXAMPLE = {"id": 10228321399304, "code": "2010CIMM", "state": "RUNNING", "contentSha256": "0" * 64,
+                    "firstSeenDelivery": 7, "firstSeenAt": "2026-01-05T10:00:00.123Z", "lastChangedDelivery": 7,
+                    "lastChangedAt": "2026-01-05T10:00:00.123Z", "lastSeenDelivery": 9,
+                    "lastSeenAt": "2026-01-05T10:30:00.654Z"}
+_ID = {"type": "integer", "format": "int64", "minimum": MIN_ID, "maximum": MAX_ID}
+
+
+def contract(config: Config | None) -> Contract:
+    """The webhook and the S-360 read routes. ``config`` None: the published document, every
+    authentication mode of the back office; else the configured one."""
+    modes = list(AUTH_MODES) if config is None else [config.auth]
+    header = config.login if config is not None and config.auth == "API_KEY" else "x-api-key"
+    schemes = {}
+    security: list[dict[str, list[str]]] = []
+    if "NONE" in modes:
+        security.append({})
+    if "BASIC_AUTH" in modes:
+        schemes["s360-basic"] = {"type": "http", "scheme": "basic", "description": "BASIC_AUTH: \"put the login in "
+                                 "the login field, the password in the password field\" (decision s360-6)."}
+        security.append({"s360-basic": []})
+    if "API_KEY" in modes:
+        schemes["s360-api-key"] = {"type": "apiKey", "in": "header", "name": header.lstrip("-"),
+                                   "description": "API_KEY: \"put the name of the header (e.g. -x-api-key) in the "
+                                   "login field. The key in the password field\"; a leading hyphen of the name is "
+                                   "ignored (decision s360-6)."}
+        security.append({"s360-api-key": []})
+    webhook = Operation(
+        "post", config.path if config else Config.path, "s360_inventory_webhook", "Receive an S-360 inventory batch",
+        "S-360 posts its whole inventory in batches. Success is exactly 200: on any other answer the same batch is "
+        "re-posted every M minutes, up to N times (decision s360-2). A batch with an invalid product is refused "
+        "whole (s360-5).",
+        receipt_schema("products", PRODUCTS, warnings=False, duplicates=False),
+        {"outcome": "accepted", "delivery": 9, "products": {"received": 3, NEW: 0, CHANGED: 1, UNCHANGED: 2}},
+        (400, 401, 408, 413, 415, 422, 500), body="s360-batch", security=security,
+        links={"GetProduct": {"operationId": "get_s360_product", "parameters": {"id": "$request.body#/0/id"},
+                              "description": "the batch's first product, as now held"},
+               "GetDeliveryChanges": {"operationId": "get_s360_delivery_changes",
+                                      "parameters": {"delivery": "$response.body#/delivery"},
+                                      "description": "what this delivery changed"}},
+    )
+    after = query_parameter("after", _ID, "the next_after of the previous page")
+    listing = Operation(
+        "get", "/s360/products", "list_s360_products", "List the products held",
+        "Products by id, paged, without their documents.",
+        {"type": "object", "required": ["items", "next_after"],
+         "properties": {"items": {"type": "array", "items": PRODUCT}, "next_after": {"type": ["integer", "null"]}}},
+        {"items": [_PRODUCT_EXAMPLE], "next_after": None}, (400, 401), read=True,
+        links={"GetProduct": {"operationId": "get_s360_product", "parameters": {"id": "$response.body#/items/0/id"}}},
+        parameters=(limit_parameter(100, 1000), after, query_parameter("state", {"type": "string"}, "only this state")),
+    )
+    product = Operation(
+        "get", "/s360/products/{id}", "get_s360_product", "One product (state probe)",
+        "The product currently held, with its document as received; 404 for a product never received "
+        "(docs/state-probe.md).",
+        {**PRODUCT, "required": [*PRODUCT["required"], "document"]},
+        {**_PRODUCT_EXAMPLE, "document": {"id": 10228321399304, "code": "2010CIMM", "state": "RUNNING"}},
+        (401, 404), read=True, probe=True,
+        parameters=(path_parameter("id", {"type": "integer", "format": "int64"}, "the product's id"),),
+    )
+    changes = Operation(
+        "get", "/s360/deliveries/{delivery}/changes", "get_s360_delivery_changes", "What one delivery changed",
+        "The products a delivery brought, by change, ids ascending and paged; 404 for a delivery that is not an "
+        "S-360 one.",
+        {"type": "object", "required": ["delivery", "outcome", "counts", NEW, CHANGED, UNCHANGED, "next_after"],
+         "properties": {"delivery": {"type": "integer"}, "outcome": {"type": "string"},
+                        "counts": {"type": ["object", "null"]},
+                        **{name: {"type": "array", "items": {"type": "integer"}} for name in (NEW, CHANGED, UNCHANGED)},
+                        "next_after": {"type": ["integer", "null"]}}},
+        {"delivery": 9, "outcome": "accepted", "counts": {"received": 3, NEW: 0, CHANGED: 1, UNCHANGED: 2}, NEW: [],
+         CHANGED: [10228321402530], UNCHANGED: [10228321399304, 10228321405948], "next_after": None},
+        (400, 401, 404), read=True,
+        parameters=(path_parameter("delivery", ID_64, "the delivery of the 200 answer"),
+                    limit_parameter(1000, 10_000), after),
+    )
+    return Contract("S-360 inventory webhook", "S-360's inventory webhook (s360-inventory-webhook.txt).",
+                    [webhook, listing, product, changes], schemes,
+                    {"s360-batch": BATCH_PAYLOAD, "s360-product": Payload(ProductSchema, "S-360 product",
+                                                                           "One product document of a batch.",
+                                                                           examples=("document-example#/0",))})

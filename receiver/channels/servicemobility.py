@@ -26,11 +26,27 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates
-from marshmallow.validate import Equal, Length, OneOf, Range
+from marshmallow.validate import Equal, Length, OneOf
 
 from .. import storage
 from ..errors import ConfigError, InvalidPayload, ReceiverError, Unauthenticated, shown
-from ..web import Receipt, Receive, add_push_endpoint, int_arg, parse_json, utc_iso
+from ..web import (
+    UTC_YEARS,
+    Contract,
+    Operation,
+    Payload,
+    Receipt,
+    Receive,
+    add_push_endpoint,
+    date_pattern,
+    int_arg,
+    limit_parameter,
+    parse_json,
+    path_parameter,
+    query_parameter,
+    receipt_schema,
+    utc_iso,
+)
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +297,9 @@ def token_check(config: Config) -> TokenCheck:
 
 # --- the envelope ---------------------------------------------------------------------------------
 
+# DATE_TIME_RE as JSON Schema can say it, with the calendar and the years a moment in UTC can have
+DATE_TIME_PATTERN = date_pattern(years=UTC_YEARS) + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+UTC_YEAR_RANGE = range(2, 9999)
 DATE_TIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d+)?)([Zz]|[+-]\d{2}:\d{2})?")
 
 
@@ -295,10 +314,17 @@ class DateTime(fields.Field):
         self.expected = ("an RFC 3339 date-time with its offset, e.g. 2022-07-27T23:10:12.000Z" if offset_required
                          else "an ISO 8601 date-time, e.g. 2022-07-27T23:08:14.849Z")
 
+    def json_schema(self) -> dict[str, Any]:
+        """What the published documents say of it (receiver/contracts.py); a real calendar day is beyond it."""
+        offset = "([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+        return {"type": "string", "pattern": f"^{DATE_TIME_PATTERN}{offset if self.offset_required else offset + '?'}$"}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         match = DATE_TIME_RE.fullmatch(value) if isinstance(value, str) else None
         if match is None or (self.offset_required and match[3] is None):
             raise ValidationError(f"Not {self.expected}: {shown(value)}.")
+        if int(match[1][:4]) not in UTC_YEAR_RANGE:  # so that every offset stays within what UTC can hold
+            raise ValidationError(f"Out of range: {shown(value)}; the year must be from 0002 to 9998.")
         try:
             moment = datetime.fromisoformat(f"{match[1]}T{match[2]}{(match[3] or 'Z').upper()}")
         except ValueError:
@@ -317,6 +343,11 @@ class Text(fields.String):
         super().__init__(**kwargs)
         self.max_length = max_length
 
+    def json_schema(self) -> dict[str, Any]:
+        """What the published documents say of it (receiver/contracts.py)."""
+        length = {} if self.max_length is None else {"maxLength": self.max_length}
+        return {"type": "string", "pattern": "^[^\\u0000]*$", **length}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         if problem := storage.text_problem(text, self.max_length):
@@ -325,9 +356,15 @@ class Text(fields.String):
 
 
 class Code(Text):
-    """An identifier or code as text; a JSON integer is read as its digits (RefModule 1002 = "1002")."""
+    """An identifier or code as text; a JSON integer is read as its digits (RefModule 1002 = "1002", and so is
+    1002.0)."""
+
+    def json_schema(self) -> dict[str, Any]:
+        return {**super().json_schema(), "type": ["string", "integer"]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) is float and value.is_integer():  # 1002.0 is the JSON number 1002 (and a JSON Schema integer)
+            value = int(value)
         if type(value) is int:
             value = str(value)
         return super()._deserialize(value, attr, data, **kwargs)
@@ -336,11 +373,28 @@ class Code(Text):
 KEY = storage.KEY_TEXT_MAX  # the fields stored in a key or an index
 
 
+MAX_QUANTITY = 1e14  # what the stored NUMERIC(18, 4) columns hold
+
+
+class Quantity(fields.Float):
+    """A decimal, written as a JSON number (marshmallow's Float would also read the string "1.5", which the
+    document's "decimals" and the published schema do not allow), within what the stored column holds, so
+    that a huge value is a 422, not a failed write."""
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "number", "exclusiveMinimum": -MAX_QUANTITY, "exclusiveMaximum": MAX_QUANTITY}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) not in (int, float):
+            raise ValidationError(f"Not a number: {shown(value)}.")
+        if not -MAX_QUANTITY < value < MAX_QUANTITY:
+            raise ValidationError(f"Out of range: {shown(value)}; a quantity is above -10^14 and below 10^14.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _quantity() -> fields.Float:
     # Decimals; not required, since a quantity the platform leaves out is no reason to lose the usage.
-    # Bounded to what the stored NUMERIC column holds, so a huge value is a 422, not a failed write.
-    return fields.Float(allow_none=True, load_default=None, validate=Range(-1e14, 1e14, min_inclusive=False,
-                                                                             max_inclusive=False))
+    return Quantity(allow_none=True, load_default=None)
 
 
 class _KeepsUnknown(Schema):
@@ -414,17 +468,27 @@ class EnvelopeSchema(_KeepsUnknown):
     """The Webhook Request Object. ``path_type``: the type the request's path receives (None when
     re-applying a stored body: any of the nine)."""
 
-    id = Text(required=True, validate=Length(min=1), max_length=255)
-    type = fields.String(required=True, validate=OneOf(TYPES))
-    specversion = fields.String(required=True, validate=Equal("1.0"))
-    source = Text(required=True, validate=Length(min=1), max_length=255)
-    subject = Text(allow_none=True)  # "Not used"
+    id = Text(required=True, validate=Length(min=1), max_length=255, metadata={
+        "description": "ID representing this unique payload. Subsequent requests with duplicate IDs should be "
+                       "disregarded. (The duplicate key is source + id, decision sm-1.)"})
+    type = fields.String(required=True, validate=OneOf(TYPES), metadata={
+        "description": "The object type represented by the data field."})
+    specversion = fields.String(required=True, validate=Equal("1.0"), metadata={
+        "description": "The CloudEvents spec version that this payload complies with."})
+    source = Text(required=True, validate=Length(min=1), max_length=255, metadata={
+        "description": "The ID of the webhook that generated this message."})
+    subject = Text(allow_none=True, metadata={"description": "Not used."})
     # Optional (decision sm-4): CloudEvents requires only id, source, specversion and type. Validated when
     # present; a real event is never dropped for a missing optional attribute.
-    time = DateTime(offset_required=True, load_default=None, allow_none=True)
-    datacontenttype = fields.String(load_default=None, allow_none=True, validate=OneOf(["application/json"]))
-    action = Text(load_default=None, allow_none=True)  # "" in the document's example
-    data = EventData(required=True, error_messages={"invalid": "Not an object: data is the event's object."})
+    time = DateTime(offset_required=True, load_default=None, allow_none=True, metadata={
+        "description": "Time that this webhook execution was generated (RFC 3339; optional, decision sm-4)."})
+    datacontenttype = fields.String(load_default=None, allow_none=True, validate=OneOf(["application/json"]),
+                                    metadata={"description": "The format of the data object."})
+    action = Text(load_default=None, allow_none=True, metadata={  # "" in the document's example
+        "description": "Additional information and context for this webhook call."})
+    data = EventData(required=True, error_messages={"invalid": "Not an object: data is the event's object."},
+                     metadata={"description": "The data payload, matching the format of the object type specified "
+                                              "in type property."})
 
     def __init__(self, path_type: str | None = None) -> None:
         super().__init__()
@@ -649,8 +713,9 @@ def _read_api(api: Blueprint, store: storage.Store) -> None:
         for name in ("type", "source"):
             if value := request.args.get(name):
                 query = query.where(events.c[name] == value)
-        if request.args.get("before"):
-            query = query.where(events.c.delivery_id < int_arg("before", 0, 1, 2**63 - 1))
+        before = int_arg("before", None, 1, 2**63 - 1)  # an empty value is not a number either: 400
+        if before is not None:
+            query = query.where(events.c.delivery_id < before)
         with store.read() as conn:
             items = [event_json(row) for row in conn.execute(query)]
         next_before = items[-1]["deliveryId"] if len(items) == limit else None
@@ -748,3 +813,149 @@ def usage_json(row: sa.Row[Any]) -> dict[str, Any]:
             "OutQty": m["out_qty"], "InventoryQty": m["inventory_qty"],
             "ReportedDamagedQty": m["reported_damaged_qty"], "DispositionReasons": m["disposition_reasons"],
             "deliveryId": m["delivery_id"], "current": bool(m["current"])}
+
+
+# --- what the channel publishes (receiver/contracts.py builds the documents) ----------------------------
+
+_ENVELOPE_BEYOND = (
+    "an event whose source and id were received before is a duplicate: answered 200, nothing changed (sm-1)",
+    "the type matches the path the event is posted to (sm-6)",
+)
+
+
+def _event_payload(event_type: str) -> Payload:
+    data = {"$ref": "#/components/schemas/ServicemobilityInventoryUsageData"} if event_type in DATA_SCHEMAS else {
+        "type": "object", "description": "The object of this type, stored as received."}
+    return Payload(
+        {"allOf": [{"$ref": "#/components/schemas/ServicemobilityEnvelope"}],
+         "properties": {"type": {"const": event_type}, "data": data}},
+        f"ServiceMobility {event_type} event",
+        f"The Webhook Request Object ServiceMobility posts for {event_type} (a CloudEvents 1.0 envelope in "
+        "structured form, sent as plain application/json). Only id, source, specversion, type and data are "
+        "required (decision sm-4).",
+        examples=("document-envelope",) if event_type == "InventoryUsage" else (f"type-{event_type}",),
+        beyond=_ENVELOPE_BEYOND)
+
+
+PAYLOADS: dict[str, Payload] = {
+    "servicemobility-envelope": Payload(
+        EnvelopeSchema, "ServiceMobility webhook request",
+        "The Webhook Request Object, whatever its type: the envelope of every ServiceMobility webhook "
+        "(servicemobility-inventory-usage.txt).", examples=("document-envelope",), beyond=_ENVELOPE_BEYOND),
+    "servicemobility-inventory-usage-data": Payload(
+        UsageNotificationSchema, "Inventory Usage Export Notification Object",
+        "The data of an InventoryUsage event: rows of Inventory Usage objects, each with its rowver; rows may hold "
+        "several updates to one object, in order.", examples=("document-envelope#/data",),
+        beyond=("RefModule codes outside 1001-1008 are kept and reported as warnings, not refused",)),
+    **{f"servicemobility-{event_type}-event": _event_payload(event_type) for event_type in TYPES},
+}
+
+ROWS = {"type": "object", "required": ["received", "usage"],
+        "properties": {"received": {"type": "integer", "description": "rows of data"},
+                       "usage": {"type": "integer", "description": "usage rows stored (item × location × row)"}}}
+EVENT = {
+    "type": "object",
+    "description": "The envelope exactly as first received, then deliveryId (the delivery that stored it), "
+                   "deliveryCount (1 + the duplicates disregarded since) and receivedAt.",
+    "required": ["id", "type", "source", "deliveryId", "deliveryCount", "receivedAt"],
+    "properties": {"id": {"type": "string"}, "type": {"enum": list(TYPES)}, "source": {"type": "string"},
+                   "deliveryId": {"type": "integer"}, "deliveryCount": {"type": "integer", "minimum": 1},
+                   "receivedAt": {"type": "string", "format": "date-time"}},
+}
+_EVENT_EXAMPLE = {"id": "f0facfbb-e945-4b90-977d-1671bc0c60ab", "type": "InventoryUsage", "specversion": "1.0",
+                  "source": "5ad09380-8258-4d84-a440-e2d35043ae92", "subject": None,
+                  "time": "2022-07-27T23:10:12.000Z", "datacontenttype": "application/json", "action": "",
+                  "data": {"rowver": "0x00000000074CF639", "rows": []}, "deliveryId": 12, "deliveryCount": 2,
+                  "receivedAt": "2026-01-01T10:00:00.123Z"}
+_NUMBER = {"type": ["number", "null"]}
+_TEXT = {"type": ["string", "null"]}
+USAGE_ROW = {
+    "type": "object",
+    "required": ["source", "eventId", "rowIndex", "locationIndex", "itemIndex", "rowver", "UserID", "ModifiedUTC",
+                 "RefModule", "RefObjID", "StorageLocationID", "ProdNum", "SerialNum", "BatchNum", "InQty", "OutQty",
+                 "InventoryQty", "ReportedDamagedQty", "DispositionReasons", "deliveryId", "current"],
+    "properties": {
+        "source": {"type": "string"}, "eventId": {"type": "string"}, "rowIndex": {"type": "integer"},
+        "locationIndex": {"type": "integer"}, "itemIndex": {"type": "integer"}, "rowver": {"type": "string"},
+        "UserID": _TEXT, "ModifiedUTC": {"type": "string"}, "RefModule": {"type": "string"},
+        "RefObjID": {"type": "string"}, "StorageLocationID": {"type": "string"}, "ProdNum": {"type": "string"},
+        "SerialNum": _TEXT, "BatchNum": _TEXT, "InQty": _NUMBER, "OutQty": _NUMBER, "InventoryQty": _NUMBER,
+        "ReportedDamagedQty": _NUMBER, "DispositionReasons": {"type": ["array", "null"]},
+        "deliveryId": {"type": "integer"},
+        "current": {"type": "boolean", "description": "false once a later row for the same RefModule + RefObjID "
+                    "updated that usage object"}},
+}
+SUMMARY = {
+    "type": "object", "required": ["ProdNum", "InQty", "OutQty", "ReportedDamagedQty", "InventoryQty", "usageRows"],
+    "properties": {"ProdNum": {"type": "string"}, "InQty": _NUMBER, "OutQty": _NUMBER, "ReportedDamagedQty": _NUMBER,
+                   "InventoryQty": _NUMBER, "usageRows": {"type": "integer"}},
+}
+
+
+def contract(config: Config | None) -> Contract:
+    """The nine webhooks and the ServiceMobility read routes. ``config`` None: the published document
+    (default paths; the token documented as evaluated, which the receiver does when configured to)."""
+    evaluated = config is None or config.jwt != "off"
+    schemes = {"servicemobility-token": {
+        "type": "apiKey", "in": "header", "name": TOKEN_HEADER,
+        "description": "The JWT that was used in the call to the API that triggered ServiceMobility. "
+                       "\"Implementations of this interface may evaluate the JWT supplied\": the receiver does when "
+                       "configured to — HS256 secret, RS256/ES256 public key or JWKS, exp required, algorithms "
+                       "pinned (decisions sm-2, sm-5); a refused token is 401 Invalid Logon."}}
+    operations = []
+    for event_type, path in paths(config or Config()).items():
+        operations.append(Operation(
+            "post", f"{path}/", f"servicemobility_{event_type}", f"Receive a ServiceMobility {event_type} event",
+            f"POST <REST Endpoint URI>/{path.rsplit('/', 1)[-1]}/ (the path without its trailing slash is answered "
+            "too, never redirected). On success, 200 must be returned; a duplicate (same source and id) is "
+            "answered 200 and changes nothing (decision sm-1); a malformed body gets a 4xx naming every problem "
+            "(sm-3).",
+            receipt_schema("rows", ROWS),
+            {"outcome": "accepted", "delivery": 12, "rows": {"received": 4, "usage": 10}, "warnings": []},
+            (400, 401, 408, 413, 415, 422, 500), body=f"servicemobility-{event_type}-event",
+            security=[{"servicemobility-token": []}] if evaluated else [{}],
+            links={"GetEvent": {"operationId": "get_servicemobility_event",
+                                "parameters": {"source": "$request.body#/source", "id": "$request.body#/id"},
+                                "description": "the event, as stored under its duplicate key"}}))
+    page = limit_parameter(100, 1000)
+    operations += [
+        Operation("get", "/servicemobility/events", "list_servicemobility_events", "List the events held",
+                  "Newest first; the next page is ?before={next_before}.",
+                  {"type": "object", "required": ["items", "next_before"],
+                   "properties": {"items": {"type": "array", "items": EVENT},
+                                  "next_before": {"type": ["integer", "null"]}}},
+                  {"items": [_EVENT_EXAMPLE], "next_before": None}, (400, 401), read=True,
+                  links={"GetEvent": {"operationId": "get_servicemobility_event",
+                                      "parameters": {"source": "$response.body#/items/0/source",
+                                                     "id": "$response.body#/items/0/id"}}},
+                  parameters=(page, query_parameter("type", {"type": "string"}, "only this type"),
+                              query_parameter("source", {"type": "string"}, "only this source"),
+                              query_parameter("before", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                                              "the next_before of the previous page"))),
+        Operation("get", "/servicemobility/events/{source}/{id}", "get_servicemobility_event",
+                  "One event by its duplicate key (state probe)",
+                  "The event stored under source + id (CloudEvents' duplicate rule); 404 when no event with that "
+                  "pair was received (docs/state-probe.md). Percent-encode both segments.",
+                  EVENT, _EVENT_EXAMPLE, (401, 404), read=True, probe=True,
+                  parameters=(path_parameter("source", {"type": "string"}, "the event's source (it may hold "
+                                             "slashes, not a leading one)"),
+                              path_parameter("id", {"type": "string"}, "the event's id"))),
+        Operation("get", "/servicemobility/usage", "list_servicemobility_usage", "InventoryUsage rows, flattened",
+                  "One row per item per storage location per usage row, newest delivery first.",
+                  {"type": "object", "required": ["items"],
+                   "properties": {"items": {"type": "array", "items": USAGE_ROW}}},
+                  {"items": []}, (400, 401), read=True,
+                  parameters=(page, *(query_parameter(name, {"type": "string"}, f"only this {name}") for name in
+                                      ("prod_num", "ref_module", "ref_obj_id", "storage_location_id")))),
+        Operation("get", "/servicemobility/usage/summary", "get_servicemobility_usage_summary",
+                  "Quantities per product",
+                  "Per ProdNum: InQty, OutQty, ReportedDamagedQty summed over the current version of each usage "
+                  "object, and InventoryQty on hand.",
+                  {"type": "object", "required": ["items"], "properties": {"items": {"type": "array",
+                                                                                     "items": SUMMARY}}},
+                  {"items": [{"ProdNum": "CAP-45-5-440", "InQty": 2.0, "OutQty": 2.0, "ReportedDamagedQty": 0.0,
+                              "InventoryQty": 21.0, "usageRows": 2}]}, (400, 401), read=True,
+                  parameters=(query_parameter("prod_num", {"type": "string"}, "only this product"),)),
+    ]
+    return Contract("ServiceMobility webhooks", "ServiceMobility's webhooks: InventoryUsage and its eight sibling "
+                    "types (servicemobility-inventory-usage.txt).", operations, schemes, PAYLOADS)

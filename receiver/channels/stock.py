@@ -26,7 +26,22 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from .. import storage
 from ..errors import ConfigError, InvalidPayload, shown
-from ..web import HEADER_NAME_CHARS, Receipt, add_push_endpoint, int_arg, parse_json, require_headers
+from ..web import (
+    HEADER_NAME_CHARS,
+    Contract,
+    Operation,
+    Payload,
+    Receipt,
+    add_push_endpoint,
+    date_pattern,
+    int_arg,
+    limit_parameter,
+    parse_json,
+    path_parameter,
+    query_parameter,
+    receipt_schema,
+    require_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +113,9 @@ class Kind:
     convert: Callable[[Any], Any] | None = None  # normalise/parse one value; ValueError when invalid
     canonical: Callable[[list[Any]], bool] | None = None  # whole column already stored as is?
     max_length: int | None = None  # a key or indexed text column (storage.KEY_TEXT_MAX)
+    # One value as JSON Schema says it (the published documents): what check() accepts, as far as a
+    # schema can tell (a real calendar day is beyond it).
+    schema: dict[str, Any] = field(default_factory=dict)
 
     def check(self, values: list[Any], nullable: bool) -> tuple[list[Any], dict[int, list[str]]]:
         """The stored values of a whole column and the problems by row index."""
@@ -203,7 +221,7 @@ def _uuid(value: str) -> str:
 
 
 def _db_action(value: str) -> str:
-    action = value.strip().upper()
+    action = value.upper()  # case-insensitive (decision stock-2); nothing else is read as a dbAction
     if action not in DB_ACTIONS:
         raise ValueError(value)
     return action
@@ -214,17 +232,32 @@ def _upper_code(value: str) -> str:
 
 
 STRING, NUMBERS = (str,), (int, float)
-TEXT = Kind("a string", STRING, sa.Text)
-CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii)
-INDEXED_CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii, max_length=storage.KEY_TEXT_MAX)
-UPPER_CODE = Kind("a string", STRING, sa.Text, _upper_code)
-INTEGER = Kind("an integer (32-bit)", NUMBERS, sa.Integer, _integer, _integers_in_range)
-NUMBER = Kind("a number (below 10^14)", NUMBERS, storage.Decimal, _number, _numbers_in_range)
-BOOLEAN = Kind("a boolean (true or false)", (bool,), sa.Boolean)
-DATE = Kind("a date (YYYY-MM-DD)", STRING, storage.Date, _date)
-TIMESTAMP = Kind("a date and time (YYYY-MM-DD HH:MM:SS)", STRING, storage.Timestamp, _timestamp)
-UUID = Kind("a UUID (character(36))", STRING, sa.String(36), _uuid, _uuids_canonical)
-DB_ACTION = Kind("ADD, UPD or DEL", STRING, sa.String(3), _db_action)
+# What JSON Schema can say of the dash family: any of its members where a date or a UUID has "-".
+_D = "[-" + "".join(sorted(set("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"))) + "]"
+_DAY = date_pattern(_D)  # a calendar day, any dash
+_HEX = "[0-9a-fA-F]"
+_TEXT = {"type": "string", "pattern": r"^[^\u0000]*$"}  # no NUL: no text column holds one
+TEXT = Kind("a string", STRING, sa.Text, schema=_TEXT)
+CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii, schema=_TEXT)
+INDEXED_CODE = Kind("a string", STRING, sa.Text, _dashes, _ascii, max_length=storage.KEY_TEXT_MAX,
+                    schema={**_TEXT, "maxLength": storage.KEY_TEXT_MAX})
+UPPER_CODE = Kind("a string", STRING, sa.Text, _upper_code, schema=_TEXT)
+INTEGER = Kind("an integer (32-bit)", NUMBERS, sa.Integer, _integer, _integers_in_range,
+               schema={"type": "integer", "minimum": INT_RANGE.start, "maximum": INT_RANGE.stop - 1})
+NUMBER = Kind("a number (below 10^14)", NUMBERS, storage.Decimal, _number, _numbers_in_range,
+              schema={"type": "number", "exclusiveMinimum": -MAX_NUMBER, "exclusiveMaximum": MAX_NUMBER})
+BOOLEAN = Kind("a boolean (true or false)", (bool,), sa.Boolean, schema={"type": "boolean"})
+DATE = Kind("a date (YYYY-MM-DD)", STRING, storage.Date, _date,
+            schema={"type": "string", "pattern": f"^{_DAY}$", "examples": ["2018-01-01"]})
+TIMESTAMP = Kind("a date and time (YYYY-MM-DD HH:MM:SS)", STRING, storage.Timestamp, _timestamp,
+                 schema={"type": "string", "pattern": f"^{_DAY}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$",
+                         "examples": ["2018-01-01 14:56:23"]})
+UUID = Kind("a UUID (character(36))", STRING, sa.String(36), _uuid, _uuids_canonical,
+            schema={"type": "string", "pattern": f"^{_HEX}{{8}}{_D}{_HEX}{{4}}{_D}{_HEX}{{4}}{_D}{_HEX}{{4}}{_D}"
+                    f"{_HEX}{{12}}$", "examples": ["6f95cd10-c8bb-4381-8b68-a255571aa2f0"]})
+DB_ACTION = Kind("ADD, UPD or DEL", STRING, sa.String(3), _db_action,
+                 schema={"type": "string", "pattern": "^([Aa][Dd][Dd]|[Uu][Pp][Dd]|[Dd][Ee][Ll])$",
+                         "examples": list(DB_ACTIONS)})
 
 # The document's data definition, in its order: column → (kind, required on every row).
 # The stored column of each is its snake_case name (connectorStockId → connector_stock_id).
@@ -259,6 +292,25 @@ COLUMNS: dict[str, tuple[Kind, bool]] = {
 }
 KEY = "connectorStockId"
 ALIAS = "internalStockId"  # the document's text names the key so; no such column exists
+
+# The document's own description of each column (its data definition, "Description"), for the
+# published schema.
+DESCRIPTIONS = {
+    "connectorStockId": "Internal platform stock ID", "materialId": "Internal platform material ID, i.e., part "
+    "number stripped of any special characters", "pn": "Part number", "description": "Part description",
+    "condition": 'See chapter "Valid values" section "Condition"', "priceUsd": "Price in USD",
+    "sn": "Serial number", "mfr": "Manufacturer", "mroApprovalNo": "MRO approval number", "mroName": "MRO name",
+    "leadTime": "Shipping time in days", "tagDate": "Tag date", "lastOperator": "Last Operator",
+    "lastMsn": "Last MSN", "incidentRelated": "Was the corresponding aircraft incident related?",
+    "quantity": "Quantity of parts (used if unit is length)",
+    "unit": 'See chapter "Valid values" section "Unit of Measure"',
+    "dateOfManufacture": "Date of manufacture of current part",
+    "timeRemaining": "Remaining life time in days for the current part",
+    "cyclesRemaining": "Remaining cycles for the current part", "shelfLife": "Shelf life expiration date",
+    "location": "IATA 3-letter-code of closest airport to actual material location.",
+    "company": "Uploading company", "timeStampEntry": "Time of database entry",
+    "dbAction": "Action why this entry is considered as updated. For a specification of allowed values see below.",
+}
 
 
 def snake(name: str) -> str:
@@ -550,3 +602,121 @@ def entry_json(row: sa.Row[Any]) -> dict[str, Any]:
     entry.update(mapping["extra"] or {})
     entry["deliveryId"] = mapping["delivery_id"]
     return entry
+
+
+# --- what the channel publishes (receiver/contracts.py builds the documents) ----------------------------
+
+
+def column_schema(name: str) -> dict[str, Any]:
+    """One column of the body: an array of one value per row, of the column's kind (null allowed where
+    the column is optional)."""
+    kind, required = COLUMNS[name]
+    item = dict(kind.schema)
+    if not required:
+        item["type"] = [item["type"], "null"]
+    return {"type": "array", "items": item, "description": DESCRIPTIONS[name]}
+
+
+def push_schema() -> dict[str, Any]:
+    """The body as JSON Schema, from ``COLUMNS``: the document's data definition, columnar."""
+    columns = {name: column_schema(name) for name in COLUMNS}
+    columns[ALIAS] = {**columns[KEY], "description": f"The document's text calls the key so: an alias of {KEY} "
+                      "(decision stock-1)."}
+    data = {
+        "type": "object",
+        "description": "One array per column; row i is the i-th value of every array. Columns the document does "
+                       "not define are kept as sent (arrays too).",
+        "properties": columns,
+        "required": [name for name, (_, required) in COLUMNS.items() if required and name != KEY],
+        "anyOf": [{"required": [KEY]}, {"required": [ALIAS]}],
+        "additionalProperties": {"type": "array"},
+    }
+    return {"type": "object", "required": ["data"], "properties": {"data": data}, "additionalProperties": False}
+
+
+PUSH_PAYLOAD = Payload(
+    push_schema(), "Stock push",
+    "The stock entries changed on the platform since its last transmission (stock-push.rst, \"Data "
+    "definition\"), columnar. Codes outside the known tables (condition, unit, a location that is not an IATA "
+    "code) are kept and reported as warnings, never refused (decision stock-3).",
+    examples=("document-example",),
+    beyond=(
+        "every column has as many values as connectorStockId: arrays of unequal length reject the push (stock-4)",
+        "internalStockId and connectorStockId, when both are sent, are equal (stock-1)",
+        "a dash of the Unicode family (the example's U+2011) is read as \"-\" in dates, UUIDs and codes: the "
+        "patterns accept any of them, the receiver stores \"-\" (stock-2)",
+        "an older change (by timeStampEntry) never overwrites a newer one, and DEL removes for good (stock-5)",
+        "a push received before is recognised and changes nothing (stock-5)",
+    ),
+)
+
+ROWS = {"type": "object", "required": ["received", "add", "upd", "del", "applied", "stale"],
+        "properties": {"received": {"type": "integer"}, "add": {"type": "integer"}, "upd": {"type": "integer"},
+                       "del": {"type": "integer"},
+                       "applied": {"type": "integer", "description": "rows that changed the stock"},
+                       "stale": {"type": "integer", "description": "rows older than what is held: not applied"}}}
+STOCK_ENTRY = {
+    "type": "object",
+    "description": "A stock entry as held: every column of the document by its name, columns the document does "
+                   "not define as sent, and deliveryId, the delivery that last changed it.",
+    "required": [*COLUMNS, "deliveryId"],
+    "properties": {**{name: column_schema(name)["items"] | {"description": DESCRIPTIONS[name]} for name in COLUMNS},
+                   "deliveryId": {"type": "integer"}},
+}
+_ENTRY_EXAMPLE = {"connectorStockId": "6f95cd10-c8bb-4381-8b68-a255571aa2f0", "materialId": "PN1234",
+                  "pn": "PN-1234", "description": "Fuel pump", "condition": "OH", "priceUsd": 1000.0, "sn": "SN001",
+                  "mfr": "MFR001", "mroApprovalNo": None, "mroName": "OPREMIC SOLUTIONS", "leadTime": 1,
+                  "tagDate": "2018-01-01", "lastOperator": "TEST AIR", "lastMsn": "MSN001", "incidentRelated": False,
+                  "quantity": 1.0, "unit": "each", "dateOfManufacture": "2017-01-01", "timeRemaining": 100,
+                  "cyclesRemaining": 2000, "shelfLife": "2020-01-01", "location": "Germany",
+                  "company": "OPREMIC SOLUTIONS", "timeStampEntry": "2018-01-01 14:56:23", "dbAction": "ADD",
+                  "deliveryId": 17}
+
+
+def contract(config: Config | None) -> Contract:
+    """The stock push and the stock read routes, for this configuration (credential header names as
+    configured; the values are secrets and appear nowhere). ``config`` None: the published document."""
+    headers = list(config.credential_headers) if config is not None else ["X-Stock-Key"]
+    schemes = {f"stock-{name}": {
+        "type": "apiKey", "in": "header", "name": name,
+        "description": "A credential header of the stock push: the names and values are chosen when the endpoint "
+                       "is registered with the platform; when there are several, every one is required "
+                       "(stock-push.rst: \"These credentials are provided as header fields.\", decision stock-6)."}
+        for name in headers}
+    push = Operation(
+        "post", config.path if config is not None else Config.path, "stock_push", "Receive a stock push",
+        "The platform POSTs the stock entries changed since its last transmission. The whole push is applied in "
+        "one transaction, or nothing of it (decision stock-4): ADD and UPD upsert by connectorStockId, DEL removes, "
+        "and an older change never overwrites a newer one (stock-5).",
+        receipt_schema("rows", ROWS),
+        {"outcome": "accepted", "delivery": 17, "rows": {"received": 1, "add": 1, "upd": 0, "del": 0, "applied": 1,
+                                                         "stale": 0},
+         "warnings": [{"column": "location", "value": "Germany", "rows": 1, "first_rows": [0],
+                       "message": "not an IATA 3-letter airport code (kept as sent)"}]},
+        (400, 401, 408, 413, 415, 422, 500), body="stock-push",
+        security=[dict.fromkeys(schemes, [])],
+        links={"GetStockEntry": {"operationId": "get_stock_entry",
+                                 "parameters": {"connectorStockId": "$request.body#/data/connectorStockId/0"},
+                                 "description": "the entry of the push's first row, as now held"}},
+    )
+    listing = Operation(
+        "get", "/stock", "list_stock", "List the stock held",
+        "Entries by connectorStockId, paged: the next page starts after next_after.",
+        {"type": "object", "required": ["items", "next_after"],
+         "properties": {"items": {"type": "array", "items": STOCK_ENTRY},
+                        "next_after": {"type": ["string", "null"]}}},
+        {"items": [_ENTRY_EXAMPLE], "next_after": None}, (400, 401), read=True,
+        links={"GetStockEntry": {"operationId": "get_stock_entry",
+                                 "parameters": {"connectorStockId": "$response.body#/items/0/connectorStockId"}}},
+        parameters=(limit_parameter(100, 1000), query_parameter("pn", {"type": "string"}, "only this part number"),
+                    query_parameter("after", {"type": "string"}, "the next_after of the previous page"),
+                    query_parameter("include_deleted", {"type": "string"}, "1 (or true, yes): removed entries too")),
+    )
+    entry = Operation(
+        "get", "/stock/{connectorStockId}", "get_stock_entry", "One stock entry (state probe)",
+        "The entry currently in stock; 404 when it was never received or a DEL removed it (docs/state-probe.md).",
+        STOCK_ENTRY, _ENTRY_EXAMPLE, (401, 404), read=True, probe=True,
+        parameters=(path_parameter("connectorStockId", {"type": "string"}, "the entry's key (case-insensitive)"),),
+    )
+    return Contract("stock push", "The aviation parts marketplace's stock push (stock-push.rst).",
+                    [push, listing, entry], schemes, {"stock-push": PUSH_PAYLOAD})
