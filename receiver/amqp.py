@@ -390,6 +390,11 @@ class Consumer:
         except StorageFailure as outage:
             self._retry_later(session, deliveries, outage)
             return
+        except Exception as refused:  # noqa: BLE001 (not an outage: even its log line cannot be stored)
+            # Dead-lettered all the same: the message is kept there, and the queue goes on.
+            log.error("erp: the delivery log refused the line of the message dead-lettered from %s (%s: %s); it "
+                      "is kept in the dead-letter queue only", notification.queue, type(refused).__name__,
+                      _why(refused).splitlines()[0])
         session.channel.basic_reject(tag, requeue=False)
         self.stats.dead_lettered += 1
 

@@ -364,10 +364,13 @@ def _object_id(document: dict[str, Any]) -> str:
             raise InvalidPayload(f"the object's id cannot be stored: {problem}",
                                  problems=[{"path": ["id"], "message": problem}])
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value):
+        text = str(value) if isinstance(value, int) else str(int(value)) if value.is_integer() else repr(value)
+        # A number of hundreds of digits is as long a key as such a text: refused alike on both backends.
+        if problem := storage.text_problem(text, storage.KEY_TEXT_MAX):
+            raise InvalidPayload(f"the object's id cannot be stored: as a number, {problem[0].lower()}{problem[1:]}",
+                                 problems=[{"path": ["id"], "message": problem}])
+        return text
     raise InvalidPayload(f"the object's id must be a string or a number, not {_json_type(value)}",
                          problems=[{"path": ["id"], "message": f"Not a string or number: {_json_type(value)}."}])
 
@@ -455,7 +458,7 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
             counts: dict[str, Any] = {"queue": notification.queue, "kind": notification.kind.name,
                                       "redelivered": notification.redelivered}
             item: dict[str, Any] = {"channel": NAME, "counts": counts, "body": notification.body,
-                                    "content_type": notification.content_type}
+                                    "content_type": _text(notification.content_type)}
             items.append(item)
             if isinstance(obj, ReceiverError):
                 item |= {"outcome": "rejected", "reason": f"{obj.reason}: {obj.message}", "keep_body": True}
@@ -494,7 +497,7 @@ def record_unstorable(store: storage.Store, notification: Notification, reason: 
     with store.write() as conn:
         return storage.record_delivery(
             conn, channel=NAME, outcome="rejected", reason=reason, body=notification.body, keep_body=True,
-            content_type=notification.content_type,
+            content_type=_text(notification.content_type),
             counts={"queue": notification.queue, "kind": notification.kind.name,
                     "redelivered": notification.redelivered})
 
