@@ -35,6 +35,7 @@ from simulator import servicemobility as sm
 from simulator.http import Sender
 from simulator.stock import StockGenerator
 from tests.conftest import unique_queues
+from tests.test_erp_consumer import TcpProxy
 
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: \S")
 
@@ -196,6 +197,33 @@ def test_credentials_the_broker_refuses_stop_the_consumer_with_one_line(
     assert f"the broker at amqp://{broker.username}:***@{broker.hostname}" in record["message"]
     assert "ACCESS_REFUSED" in record["message"] and "[erp] amqp_url" in record["message"]
     assert "not-the-broker-password" not in text
+
+
+def test_a_lost_connection_is_one_warning_line_and_the_consumer_reconnects(tmp_path: Path, rabbitmq_url: str) -> None:
+    broker = urlsplit(rabbitmq_url)
+    proxy = TcpProxy((broker.hostname or "127.0.0.1", broker.port or 5672))
+    proxy.start()
+    via_proxy = urlunsplit(broker._replace(netloc=f"{broker.username}:{broker.password}@127.0.0.1:{proxy.port}"))
+    try:
+        with unique_queues(rabbitmq_url, "logs-reconnect") as queues:
+            config, log = consumer_config(tmp_path, via_proxy, "json", **queues), tmp_path / "consumer.log"
+            with started(config, "consume", log) as process:
+                wait_for(lambda: "erp: consuming" in log.read_text() or process.poll() is not None, "consuming")
+                proxy.drop_connections()
+                wait_for(lambda: log.read_text().count("erp: consuming") == 2 or process.poll() is not None,
+                         "the consumer to reconnect")
+                assert process.poll() is None, log.read_text()
+    finally:
+        proxy.stop()
+    text = log.read_text()
+    records = lines_in(text, "json")
+    warnings = [r for r in records if r["level"] != "INFO"]
+    assert len(warnings) == 1, text
+    assert re.fullmatch(rf"erp: connection to amqp://{broker.username}:\*\*\*@127\.0\.0\.1:{proxy.port}"
+                        rf"{re.escape(broker.path)} closed \(.+\); 0 unacknowledged message\(s\) go back to the "
+                        r"queue; reconnecting in 0\.05 s", warnings[0]["message"]), warnings
+    assert warnings[0]["level"] == "WARNING" and "Traceback" not in text
+    assert not [r for r in records if r["logger"].startswith("pika")], text
 
 
 def test_pikas_own_lines_are_shown_at_debug(tmp_path: Path) -> None:
