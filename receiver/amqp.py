@@ -502,9 +502,9 @@ def _innermost(exc: BaseException) -> BaseException:
 
 def _broker_says(exc: BaseException) -> str:
     """The broker's own words in a refusal ("403 ACCESS_REFUSED - Login was refused …"), else pika's."""
-    found = re.search(r"\((\d{3})\) '([^']*)'", str(exc))
+    found = re.search(r"\((\d{3})\) (['\"])(.*?)\2", str(exc))
     if found:
-        return f"{found[1]} {found[2]}"
+        return f"{found[1]} {found[3]}"
     return str(exc) or type(exc).__name__
 
 

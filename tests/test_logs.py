@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from receiver.web import problem_path, rejection_summary
 from simulator import servicemobility as sm
 from simulator.http import Sender
 from simulator.stock import StockGenerator
-from tests.conftest import unique_queues
+from tests.conftest import require_service_tool, unique_queues
 from tests.test_erp_consumer import TcpProxy
 
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: \S")
@@ -224,6 +225,46 @@ def test_a_lost_connection_is_one_warning_line_and_the_consumer_reconnects(tmp_p
                         r"queue; reconnecting in 0\.05 s", warnings[0]["message"]), warnings
     assert warnings[0]["level"] == "WARNING" and "Traceback" not in text
     assert not [r for r in records if r["logger"].startswith("pika")], text
+
+
+@contextmanager
+def broker_user(permissions: tuple[str, str, str] | None) -> Iterator[tuple[str, str]]:
+    """A user of the local broker of this test only (rabbitmqctl), with these (configure, write, read)
+    permissions on the virtual host "/" or none at all; deleted afterwards."""
+    if shutil.which("rabbitmqctl") is None:
+        require_service_tool("rabbitmqctl", "the permission tests create a user of their own on the local broker")
+    user, password = f"logs-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+
+    def ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+    ctl("add_user", user, password)
+    try:
+        if permissions is not None:
+            ctl("set_permissions", "-p", "/", user, *permissions)
+        yield user, password
+    finally:
+        ctl("delete_user", user)
+
+
+@pytest.mark.parametrize("permissions, says", [
+    (None, "refused user '{user}' access to the virtual host '/' (530 NOT_ALLOWED - access to vhost '/' refused"),
+    (("^$", ".*", ".*"), "refused user '{user}' (403 ACCESS_REFUSED"),  # may not declare its queues
+], ids=["no-access-to-the-virtual-host", "may-not-declare-the-queues"])
+def test_permissions_the_broker_refuses_stop_the_consumer_with_one_line(
+    tmp_path: Path, rabbitmq_url: str, permissions: tuple[str, str, str] | None, says: str
+) -> None:
+    with broker_user(permissions) as (user, password), unique_queues(rabbitmq_url, "logs-perm") as queues:
+        broker = urlsplit(rabbitmq_url)
+        amqp_url = urlunsplit(broker._replace(netloc=f"{user}:{password}@{broker.hostname}:{broker.port or 5672}"))
+        config, log = consumer_config(tmp_path, amqp_url, "text", **queues), tmp_path / "consumer.log"
+        with started(config, "consume", log) as process:
+            process.wait(timeout=60)
+    text = log.read_text()
+    assert process.returncode == EXIT_BROKER_REFUSED, text
+    [record] = lines_in(text, "text")
+    assert record["level"] == "CRITICAL" and says.format(user=user) in record["message"], record
+    assert password not in text
 
 
 def test_pikas_own_lines_are_shown_at_debug(tmp_path: Path) -> None:
