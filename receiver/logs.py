@@ -96,17 +96,29 @@ def configure(log_level: str = "info", log_format: str = "text", *, secrets: Ite
     handler."""
     level = logging.getLevelName(log_level.upper())
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_receiver", False):
-            root.removeHandler(handler)
-            handler.close()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for previous in list(root.handlers):
+        if getattr(previous, "_receiver", False):
+            root.removeHandler(previous)
+            previous.close()
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StandardError()
     handler.setFormatter(formatter(log_format, secrets))
     handler._receiver = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("pika").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.CRITICAL)
     logging.captureWarnings(True)
+
+
+class _StandardError(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is written (as logging's last resort does)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
 
 
 def secret_values(config: Config) -> list[str]:
