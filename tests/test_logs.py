@@ -26,7 +26,7 @@ import requests
 import sqlalchemy as sa
 
 import fixtures
-from devtools.serving import ROOT, make_tls, running_consumer, running_receiver, write_toml
+from devtools.serving import ROOT, RunningReceiver, make_tls, running_consumer, running_receiver, write_toml
 from receiver import logs
 from receiver.amqp import EXIT_BROKER_REFUSED
 from receiver.config import ConfigError, from_mapping
@@ -37,6 +37,7 @@ from simulator.http import Sender
 from simulator.stock import StockGenerator
 from tests.conftest import require_service_tool, unique_queues
 from tests.test_erp_consumer import TcpProxy
+from tests.test_server_edge import connect, read_all
 
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: \S")
 
@@ -322,7 +323,7 @@ def test_no_secret_appears_in_what_serve_and_consume_print(
                 "erp": {"enabled": True, "amqp_url": rabbitmq_url, **queues},
             }
             with running_receiver(config, tmp_path / "serve", tls=make_tls(tmp_path / "tls")) as receiver:
-                guesses += push_good_and_bad(receiver.url, str(receiver.ca), stock_headers, s360, api_token, guesses)
+                guesses += push_good_and_bad(receiver, str(receiver.ca), stock_headers, s360, api_token, guesses)
                 with running_consumer(receiver.config_path, tmp_path / "serve") as consumer_log:
                     publish_good_and_bad(rabbitmq_url, queues["customer_queue"])
                     auth = {"Authorization": f"Bearer {api_token}"}
@@ -369,9 +370,10 @@ def test_no_secret_appears_in_what_serve_and_consume_print(
         assert any(r["path"] == "/healthz?***" for r in access), access
 
 
-def push_good_and_bad(url: str, ca: str, stock_headers: dict[str, str], s360: dict[str, str], api_token: str,
-                      guesses: list[str]) -> list[str]:
+def push_good_and_bad(receiver: RunningReceiver, ca: str, stock_headers: dict[str, str], s360: dict[str, str],
+                      api_token: str, guesses: list[str]) -> list[str]:
     """Good and bad pushes on every HTTP channel, and read API calls; returns the tokens it made up."""
+    url = receiver.url
     wrong_stock, wrong_s360, wrong_token, query_secret = guesses
     sender = Sender(f"{url}/stock-push", ca_bundle=ca)
     push = StockGenerator(seed=7).first_push(3)
@@ -412,6 +414,11 @@ def push_good_and_bad(url: str, ca: str, stock_headers: dict[str, str], s360: di
     assert requests.get(f"{url}/api/deliveries", headers={"Authorization": f"Bearer {wrong_token}"}, verify=ca,
                         timeout=10).status_code == 401
     assert requests.get(f"{url}/healthz?token={query_secret}", verify=ca, timeout=10).status_code == 200
+    # A header line the server cannot parse (its colon missing): gunicorn quotes such a line in its error.
+    with connect(receiver) as sock:
+        key = stock_headers["X-Stock-Key"]
+        sock.sendall(f"POST /stock-push HTTP/1.1\r\nHost: x\r\nX-Stock-Key {key}\r\n\r\n".encode())
+        assert read_all(sock).startswith(b"HTTP/1.1 400")
     return [good_token, forged_token]
 
 
