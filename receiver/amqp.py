@@ -26,6 +26,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import signal
 import socket
 import threading
@@ -54,6 +55,17 @@ IDLE_WAKE_SECONDS = 0.5  # how soon the loop notices stop() when nothing else wa
 class TopologyError(Exception):
     """The broker's queues do not match what the consumer needs; the message tells the operator what
     differs and what to do. The consumer never deletes or changes a queue to fix it."""
+
+
+class BrokerRefused(Exception):
+    """The broker refused the consumer's credentials or their access (a wrong user or password, a virtual
+    host or a queue the user may not use): retrying cannot help, so the consumer stops. The message names
+    the URL (password masked) and what to change."""
+
+
+# The exit codes of ``inventory-receiver consume`` (besides 0, a clean stop).
+EXIT_TOPOLOGY = 2  # the queues exist with other properties, or not at all with declare_topology = false
+EXIT_BROKER_REFUSED = 5  # the broker refused the credentials or their access
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ Deliveries = list[tuple[int, Notification]]  # (delivery tag, message), in deliv
 class _Batch:
     deliveries: Deliveries
     future: Future[list[Receipt]]  # the worker's transaction
+    submitted_at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -207,16 +220,20 @@ class Consumer:
 
     def run(self) -> None:
         """Consume until :meth:`stop` (once per Consumer). Raises :class:`TopologyError` when the queues
-        cannot be used; every other failure (broker, network, store) is retried with back-off."""
+        cannot be used, :class:`BrokerRefused` when the broker refuses the credentials or their access;
+        every other failure (name resolution, a refused or lost connection, the store) is retried with
+        back-off, one WARNING line each."""
         reconnect = Backoff(self.config.backoff_min_seconds, self.config.backoff_max_seconds)
         url = storage.masked_url(self.config.amqp_url)
         try:
             while self._stop_reason is None:
                 try:
                     connection = BlockingConnection(self.parameters)
-                except pika.exceptions.AMQPConnectionError as exc:
+                except (pika.exceptions.AMQPConnectionError, OSError) as exc:  # OSError: name resolution
+                    self._refused(exc)
                     delay = reconnect.next()
-                    log.warning("erp: cannot connect to %s (%s); retrying in %.3g s", url, _why(exc), delay)
+                    log.warning("erp: cannot connect to %s (%s); retrying in %.3g s", url, self._why(exc), delay,
+                                extra={"channel": "erp", "retry_in_s": delay})
                     self._sleep(delay)
                     continue
                 self.stats.connections += 1
@@ -227,9 +244,11 @@ class Consumer:
                     self._consume(session)
                 except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as exc:
                     unsettled = self._abandon(session)
+                    self._refused(exc)
                     delay = reconnect.next()
                     log.warning("erp: connection to %s closed (%s); %d unacknowledged message(s) go back to "
-                                "the queue; reconnecting in %.3g s", url, _why(exc), unsettled, delay)
+                                "the queue; reconnecting in %.3g s", url, self._why(exc), unsettled, delay,
+                                extra={"channel": "erp", "retry_in_s": delay})
                     self._sleep(delay)
                 finally:
                     self.consuming.clear()
@@ -351,10 +370,13 @@ class Consumer:
             return
         self._store_retry.reset()
         last_stored, stored = 0, 0
+        duration_ms = round((time.perf_counter() - batch.submitted_at) * 1000)
         for (tag, notification), receipt in zip(batch.deliveries, receipts, strict=True):
             if receipt.outcome == "rejected":
                 log.warning("erp: message from %s dead-lettered (delivery %d): %s", notification.queue,
-                            receipt.delivery, receipt.reason)
+                            receipt.delivery, receipt.reason,
+                            extra={"channel": "erp", "delivery": receipt.delivery, "outcome": "rejected",
+                                   "queue": notification.queue, "duration_ms": duration_ms})
                 session.channel.basic_reject(tag, requeue=False)
                 self.stats.dead_lettered += 1
             else:
@@ -364,6 +386,12 @@ class Consumer:
             session.channel.basic_ack(last_stored, multiple=True)
         self.stats.acked += stored
         self.stats.batches += 1
+        if receipts:
+            first, last = receipts[0].delivery, receipts[-1].delivery
+            log.info("erp: %d message(s) stored and acknowledged, %d dead-lettered (deliveries %s) in %d ms", stored,
+                     len(receipts) - stored, first if first == last else f"{first}-{last}", duration_ms,
+                     extra={"channel": "erp", "delivery": first, "last_delivery": last, "stored": stored,
+                            "dead_lettered": len(receipts) - stored, "duration_ms": duration_ms})
 
     def _retry_later(self, session: _Session, deliveries: Deliveries, exc: Exception) -> None:
         """The store is down: keep the messages unacknowledged and retry after a capped back-off."""
@@ -409,6 +437,33 @@ class Consumer:
             wait([session.in_flight.future])  # a failure is the worker's to log; its messages come back anyway
         return unsettled
 
+    def _refused(self, exc: BaseException) -> None:
+        """Raise :class:`BrokerRefused` when ``exc`` is the broker refusing the credentials or their access."""
+        url = storage.masked_url(self.config.amqp_url)
+        user, vhost = self.parameters.credentials.username, self.parameters.virtual_host
+        stop = "the consumer stops: retrying cannot help"
+        if isinstance(exc, pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError):
+            raise BrokerRefused(
+                f"the broker at {url} refused the credentials of user {user!r} ({_broker_says(exc)}): correct "
+                f"the user and password in [erp] amqp_url (or RECEIVER_ERP_AMQP_URL); {stop}") from None
+        if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
+            raise BrokerRefused(
+                f"the broker at {url} refused user {user!r} access to the virtual host {vhost!r} "
+                f"({_broker_says(exc)}): grant it (rabbitmqctl set_permissions -p {vhost} {user} ...) or "
+                f"correct the virtual host in [erp] amqp_url; {stop}") from None
+        if isinstance(exc, pika.exceptions.ConnectionClosedByBroker | pika.exceptions.ChannelClosedByBroker) \
+                and exc.reply_code == 403:
+            raise BrokerRefused(
+                f"the broker at {url} refused user {user!r} ({exc.reply_code} {exc.reply_text}): grant it the "
+                f"permissions on the queues and exchange it uses (configure, write and read), or use another "
+                f"user in [erp] amqp_url; {stop}") from None
+
+    def _why(self, exc: BaseException) -> str:
+        """Why a connection failed or closed, in one line (pika's reprs are nested)."""
+        if isinstance(exc, socket.gaierror):
+            return f"cannot resolve the host name {self.parameters.host!r}: {exc.strerror or exc}"
+        return _why(exc)
+
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while self._stop_reason is None and time.monotonic() < deadline:
@@ -425,14 +480,47 @@ def _why(exc: BaseException) -> str:
     """A closed connection's reason, in one line (pika's reprs are nested)."""
     if isinstance(exc, pika.exceptions.ConnectionClosed | pika.exceptions.ChannelClosed):
         return f"{exc.reply_code} {exc.reply_text}"
+    cause = _innermost(exc)
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror[:1].lower() + cause.strerror[1:]  # "connection refused", "no route to host"
+    if cause is not exc:
+        return _why(cause)
+    return str(exc) or type(exc).__name__
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """What a pika connection error wraps: the workflow's last failure, its phase's exception, …"""
+    seen = 0
+    while seen < 10:
+        seen += 1
+        if isinstance(exc, pika.exceptions.AMQPConnectionError) and exc.args \
+                and isinstance(exc.args[0], BaseException):
+            exc = exc.args[0]
+        elif getattr(exc, "exceptions", None):
+            exc = exc.exceptions[-1]  # type: ignore[attr-defined]
+        elif isinstance(getattr(exc, "exception", None), BaseException):
+            exc = exc.exception  # type: ignore[attr-defined]
+        else:
+            break
+    return exc
+
+
+def _broker_says(exc: BaseException) -> str:
+    """The broker's own words in a refusal ("403 ACCESS_REFUSED - Login was refused …"), else pika's."""
+    found = re.search(r"\((\d{3})\) (['\"])(.*?)\2", str(exc))
+    if found:
+        return f"{found[1]} {found[3]}"
     return str(exc) or type(exc).__name__
 
 
 def consume(config: erp.Config, store: storage.Store, *, before_commit: Hook | None = None,
             after_commit: Hook | None = None) -> int:
     """``inventory-receiver consume``: run the consumer until SIGTERM/SIGINT; 0 on a clean stop,
-    2 when the queues cannot be used (the log says why). The hooks are the :class:`Consumer`'s."""
-    logging.getLogger("pika").setLevel(logging.WARNING)  # pika logs every frame exchange at INFO
+    :data:`EXIT_TOPOLOGY` when the queues cannot be used, :data:`EXIT_BROKER_REFUSED` when the broker
+    refuses the credentials (one log line says why). The hooks are the :class:`Consumer`'s."""
+    pika_log = logging.getLogger("pika")
+    if pika_log.level == logging.NOTSET:  # receiver.logs.configure sets it: pika only at debug
+        pika_log.setLevel(logging.CRITICAL)
     consumer = Consumer(config, store, before_commit=before_commit, after_commit=after_commit)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -444,5 +532,8 @@ def consume(config: erp.Config, store: storage.Store, *, before_commit: Hook | N
         consumer.run()
     except TopologyError as exc:
         log.error("erp: %s", exc)
-        return 2
+        return EXIT_TOPOLOGY
+    except BrokerRefused as exc:
+        log.critical("erp: %s", exc)
+        return EXIT_BROKER_REFUSED
     return 0

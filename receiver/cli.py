@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from . import storage
+from . import logs, storage
 from .channels import CHANNELS
 from .config import Config, load_config, masked
 from .errors import ConfigError, ReceiverError
@@ -19,6 +19,7 @@ log = logging.getLogger("receiver")
 
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config, os.environ)
+    logs.configure_from(config)  # [server] log_format and log_level, secrets masked
     server: dict[str, Any] = {}
     if getattr(args, "bind", None):
         server["bind"] = args.bind
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()  # until the configuration says otherwise
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

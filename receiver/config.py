@@ -52,8 +52,17 @@ class ServerConfig:
     header_timeout: float = 10.0
     keepalive_timeout: float = 5.0
     body_timeout: float = 60.0
+    # What `serve` and `consume` print (gunicorn's error and access logs included), one format for all:
+    # "text" lines or "json" objects (receiver/logs.py), from log_level up.
+    log_format: str = "text"
+    log_level: str = "info"
 
     def validate(self) -> None:
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f'[server] log_format must be "text" or "json", not {self.log_format!r}')
+        if self.log_level not in ("debug", "info", "warning", "error", "critical"):
+            raise ConfigError('[server] log_level must be one of "debug", "info", "warning", "error", "critical", '
+                              f"not {self.log_level!r}")
         if not self.insecure_http and bool(self.certfile) != bool(self.keyfile):
             raise ConfigError("[server] certfile and keyfile go together: give both, or neither with insecure_http")
         if self.workers < 1 or self.threads < 1 or self.worker_connections < 1:

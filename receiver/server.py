@@ -43,9 +43,11 @@ class ReceiverServer(BaseApplication):
             "graceful_timeout": 30,
             # Only read as "keep connections alive" by the worker, which waits keepalive_timeout.
             "keepalive": 1,
+            # Both logs go through the receiver's handler and format (AccessLog, receiver.logs).
             "accesslog": "-",
             "errorlog": "-",
-            "loglevel": "info",
+            "loglevel": server.log_level,
+            "access_log_format": AccessLog.ACCESS_FORMAT,
             "logger_class": AccessLog,
             "proc_name": "inventory-receiver",
             "control_socket_disable": True,  # no runtime management socket: the kit never uses one

@@ -390,10 +390,11 @@ def push_view(endpoint: str, *, channel: str, store: storage.Store, max_body_byt
         authenticate()
         body = read_body(max_body_bytes)
         require_json_media_type()
-        started = time.perf_counter()
         receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr)
-        log.info("%s delivery %s %s: %s in %.0f ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
-                 (time.perf_counter() - started) * 1000)
+        duration_ms = _elapsed_ms()
+        log.info("%s delivery %s %s (200): %s in %d ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
+                 duration_ms, extra={"channel": channel, "delivery": receipt.delivery, "status": 200,
+                                     "outcome": receipt.outcome, "duration_ms": duration_ms})
         return jsonify(receipt.to_json()), 200
 
     push.__name__ = endpoint
@@ -409,6 +410,7 @@ def _logs_rejections(store: storage.Store, channel: str,
 
     @functools.wraps(view)
     def wrapper() -> tuple[Response, int]:
+        g.started = time.perf_counter()
         try:
             return view()
         except ReceiverError as exc:
@@ -422,20 +424,54 @@ def _logs_rejections(store: storage.Store, channel: str,
         # The body is kept only when it was read (within the limit) from an authenticated sender:
         # strangers cannot fill the store.
         body = None if isinstance(refusal, Unauthenticated) else g.get("raw_body")
-        log.warning("%s delivery rejected (%s): %s", channel, refusal.status, refusal.message)
+        delivery: int | None = None
+        not_recorded = ""
         try:
             with store.write() as conn:
-                storage.record_delivery(
+                delivery = storage.record_delivery(
                     conn, channel=channel, outcome="rejected", status=refusal.status,
                     reason=f"{refusal.reason}: {refusal.message}", counts=None,
                     warnings=None, body=body, keep_body=body is not None,
                     content_type=request.content_type, remote_addr=request.remote_addr,
                 )
         except ReceiverError as failure:  # the store is down (or refuses even the log line): say so
-            log.error("%s: the rejected delivery could not be recorded: %s", channel, failure.message)
+            not_recorded = f"; it could not be recorded in the delivery log: {failure.message}"
+        duration_ms = _elapsed_ms()
+        log.log(logging.ERROR if not_recorded else logging.WARNING, "%s delivery %s rejected (%s): %s%s",
+                channel, delivery if delivery is not None else "(not recorded)", refusal.status,
+                rejection_summary(refusal), not_recorded,
+                extra={"channel": channel, "delivery": delivery, "status": refusal.status, "outcome": "rejected",
+                       "duration_ms": duration_ms})
         raise refusal
 
     return wrapper
+
+
+def _elapsed_ms() -> int:
+    """Milliseconds since the push view started on this request."""
+    return round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000)
+
+
+SHOWN_PROBLEMS = 3  # how many problems a rejection's log line names; the delivery log has them all
+
+
+def rejection_summary(refusal: ReceiverError) -> str:
+    """A refusal in one line: its first problems as ``path: message`` (``rows[3].quantity: Not a valid
+    number.; … (+2 more)``), or its message when it names none."""
+    if not refusal.problems:
+        return refusal.message
+    shown = "; ".join(f"{problem_path(p.get('path', []))}: {str(p.get('message', '')).removesuffix('.')}"
+                      for p in refusal.problems[:SHOWN_PROBLEMS])
+    more = len(refusal.problems) - SHOWN_PROBLEMS
+    return shown + (f"; … (+{more} more)" if more > 0 else "")
+
+
+def problem_path(path: list[Any]) -> str:
+    """A problem's path as a reader writes it: ``["data", "leadTime", 3]`` → ``data.leadTime[3]``."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text or "(body)"
 
 
 # --- read routes ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ the access log: a sender's ``?token=`` must never land in a log.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import ssl
@@ -203,9 +204,23 @@ def _cooperative_psycopg() -> None:
 
 
 class AccessLog(Logger):
-    """gunicorn's logger, with every query string in the access log masked (``GET /path?*** HTTP/1.1``)."""
+    """gunicorn's logger, writing through the receiver's own handler (``receiver.logs``: one format for
+    every line of the process), with every query string in the access log masked
+    (``GET /path?*** HTTP/1.1``). An access line carries its fields for the JSON format: ``remote_addr``,
+    ``method``, ``path``, ``status``, ``bytes``, ``duration_ms``, ``user_agent``, ``referer``."""
 
     MASKED = ("r", "q", "f", "{referer}i", "{raw_uri}e", "{query_string}e", "{http_referer}e")
+    # gunicorn's combined format without the user (from a Basic Authorization header) and the time
+    # (every line has its own), with the duration.
+    ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                if getattr(handler, "_gunicorn", False):
+                    log.removeHandler(handler)
+            log.propagate = True  # to the root logger's handler, which receiver.logs configured
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: timedelta) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
@@ -214,3 +229,14 @@ class AccessLog(Logger):
             if isinstance(value, str) and value:
                 atoms[key] = "***" if key in ("q", "{query_string}e") else mask_query(value)
         return atoms
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: timedelta) -> None:
+        if not self.access_log_enabled or not self.access_log.isEnabledFor(logging.INFO):
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        path = mask_query(environ.get("PATH_INFO") or "-")
+        fields = {"remote_addr": atoms["h"], "method": atoms["m"],
+                  "path": path + (QUERY_MASK if environ.get("QUERY_STRING") else ""),
+                  "status": int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"],
+                  "bytes": atoms["B"], "duration_ms": atoms["M"], "user_agent": atoms["a"], "referer": atoms["f"]}
+        self.access_log.info(self.ACCESS_FORMAT, self.atoms_wrapper_class(atoms), extra=fields)
