@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -126,7 +126,12 @@ def masked_url(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, "***" if any(s in k.lower() for s in SECRET_QUERY_KEYS) else v) for k, v in pairs],
                           safe="*")
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    # Built by hand: urlunsplit drops the "//" of an empty authority (sqlite:////abs/path).
+    masked = f"{parts.scheme}://{netloc}{parts.path}"
+    masked += f"?{query}" if query else ""
+    return masked + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 class Store:

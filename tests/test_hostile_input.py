@@ -171,6 +171,12 @@ def test_urls_never_show_their_secrets(url: str, hidden: list[str]) -> None:
     assert shown.split("://")[0] == url.split("://")[0] and "***" in shown
 
 
+@pytest.mark.parametrize("url", ["sqlite:////var/lib/inventory/receiver.db", "sqlite:///receiver.db",
+                                 "postgresql://app@db/inventory?sslmode=require"])
+def test_a_url_without_secrets_is_shown_as_it_is(url: str) -> None:
+    assert masked_url(url) == url
+
+
 def test_check_config_and_the_start_up_log_hide_a_password_given_as_a_query_parameter(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "receiver.toml", {
         "storage": {"url": "postgresql://app@127.0.0.1:1/inventory?password=QueryPassword1&sslpassword=Key2"}})
