@@ -106,6 +106,9 @@ def cases_for(registry: Registry[C, S], context: C) -> Iterator[tuple[Case[C, S]
             yield case, sent
 
 
+ANSWER_LIMIT = 2000  # characters of an answer's body a Result keeps
+
+
 @dataclass(frozen=True)
 class Result:
     """One thing a scenario sent and what became of it, the same shape on every channel."""
@@ -120,6 +123,10 @@ class Result:
     label: str = ""  # what else tells it apart: the event type, the queue
     answer: str = ""  # the start of the answer (status, URL, body) as sent back
     remarks: tuple[str, ...] = ()  # SHOULD-level remarks on an answer whose status is right
+    method: str = ""  # HTTP: what was sent (for --json); AMQP: "publish"
+    path: str = ""  # HTTP: the URL's path; AMQP: the queue
+    started: float = 0.0  # wall-clock time (time.time()) when it was sent
+    body: str = ""  # the answer's body as text, truncated (see ANSWER_LIMIT)
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ every contract test, sends through :class:`Sender`."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,7 +70,13 @@ class Sender:
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
+        self.extra_headers: dict[str, str] = {}  # sent with every request (--header), under its own headers
         self.session = session or requests.Session()
+        # Senders on other threads (--concurrency) each get their own session: one is not thread-safe.
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         # Passed on every request: a session-wide verify would lose to REQUESTS_CA_BUNDLE.
         self.verify = ca_bundle
 
@@ -79,11 +86,21 @@ class Sender:
         return urljoin(self.base_url if self.base_url.endswith("/") else self.base_url + "/",
                        path.lstrip("/"))
 
+    def _session(self) -> requests.Session:
+        if threading.get_ident() == self._owner:
+            return self.session
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
     def send(self, request: Request, *, method: str = "POST") -> Delivery:
         url = self.url_for(request.path)
-        headers = dict(request.headers)
+        headers = {**self.extra_headers, **request.headers}
         started = time.perf_counter()
-        response = self.session.request(
+        response = self._session().request(
             method, url, data=request.body, headers=headers, timeout=self.timeout, verify=self.verify,
             allow_redirects=False,  # a platform does not follow a redirect with its POST: 3xx is not 200
         )
@@ -108,6 +125,10 @@ class Sender:
 
     def close(self) -> None:
         self.session.close()
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
 
 
 def parse_header_lines(lines: list[str] | tuple[str, ...]) -> dict[str, str]:

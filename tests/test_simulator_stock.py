@@ -615,7 +615,8 @@ def test_cli_exits_0_when_every_answer_matches(capsys: pytest.CaptureFixture[str
     assert lines[0].split()[1:3] == ["40", "rows"] and "status 200" in lines[0]
     size_kb = float(lines[0].split()[3])
     assert size_kb == pytest.approx(len(responses.calls[0].request.body) / 1000, abs=0.1)
-    assert lines[-1] == f"{len(CONFORMING_NAMES)} pushes, 0 unexpected"
+    assert lines[-1].startswith(f"{len(CONFORMING_NAMES)} pushes, 0 unexpected; status 200 x{len(CONFORMING_NAMES)}; "
+                                "latency p50 ")
     assert all(call.request.headers["X-Api-Key"] == "s3cret-key" for call in responses.calls)
     first = json.loads(responses.calls[0].request.body)["data"]
     assert len(first["connectorStockId"]) == 40
@@ -631,7 +632,7 @@ def test_cli_exits_1_and_says_which_answer_was_unexpected(capsys: pytest.Capture
     assert lines[2].startswith("delta-2") and "status 500" in lines[2] and "UNEXPECTED" in lines[2]
     assert "boom" in lines[2]
     assert sum("UNEXPECTED" in line for line in lines) == 1
-    assert lines[-1].endswith("1 unexpected")
+    assert lines[-1].startswith("21 pushes, 1 unexpected; status 200 x20, 500 x1;")
 
 
 @responses.activate

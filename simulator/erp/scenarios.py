@@ -107,6 +107,7 @@ class _Publication:
     def _publish(self, step: Step[ErpMessage], name: str, messages: list[ErpMessage]) -> Result:
         queue = self.publisher.queue_for(messages[0].queue)
         bodies = [sent.body for sent in messages]
+        wall = time.time()
         started = time.perf_counter()
         try:
             if len(bodies) == 1:
@@ -115,8 +116,10 @@ class _Publication:
                 self.publisher.publish_many(bodies, queue)
         except ErpPublishError as exc:
             return Result(name, step.expect, error=str(exc), elapsed=time.perf_counter() - started,
-                          items=len(bodies), label=queue)
-        return Result(name, step.expect, elapsed=time.perf_counter() - started, items=len(bodies), label=queue)
+                          items=len(bodies), label=queue, method="publish", path=queue,
+                          size=sum(map(len, bodies)), started=wall)
+        return Result(name, step.expect, elapsed=time.perf_counter() - started, items=len(bodies), label=queue,
+                      method="publish", path=queue, size=sum(map(len, bodies)), started=wall)
 
 
 def _expectation(sent: ErpMessage) -> Expectation:
@@ -134,9 +137,12 @@ def publish_messages(
     bulk: bool = False,
     on_result: Callable[[Result], None] | None = None,
     cases: Collection[str] | None = None,
+    rate: float | None = None,
+    repeat: int = 1,
 ) -> list[Result]:
     """Publish messages in order, one confirm each (or per queue through ``publish_many`` when
-    ``bulk``); stops at the first failure, which is the last result."""
+    ``bulk``); stops at the first failure, which is the last result. ``rate``: publishes started per
+    second at most; ``repeat``: every selected message that many times."""
     if bulk:
         groups: OrderedDict[tuple[str, str, str], list[ErpMessage]] = OrderedDict()
         for sent in messages:
@@ -147,7 +153,7 @@ def publish_messages(
         steps = [Step(sent.name, _expectation(sent), _sending(sent)) for sent in messages]
     publication = _Publication(publisher)
     runner = Runner(publication.one, deliver_all=publication.all, on_result=on_result, stop_on_failure=True,
-                    only=cases)
+                    only=cases, rate=rate, repeat=repeat)
     return runner.run(steps)
 
 

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from ..core import Request, encode_json
+from ..core import ANSWER_LIMIT, Request, encode_json
 from ..http import NoAnswer, Sender
 from .auth import Auth
 from .generator import ProductGenerator
@@ -50,6 +51,15 @@ class CompressedClock:
         time.sleep(seconds / self.speed)
 
 
+def real_duration(seconds: float) -> str:
+    """A wait as a person reads it: ``1.5 s``, ``2 min``, ``1 h 30 min``."""
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.3g} min"
+    return f"{int(seconds // 3600)} h {round(seconds % 3600 / 60)} min"
+
+
 class FakeClock:
     """A clock that records every sleep and never sleeps (tests)."""
 
@@ -76,6 +86,8 @@ class Attempt:
     elapsed: float  # seconds
     status: int | None = None
     error: str | None = None  # connection error or timeout: no answer at all
+    body: str = ""  # the answer's body (truncated)
+    started: float = 0.0  # wall-clock time it was sent
 
     @property
     def delivered(self) -> bool:
@@ -204,14 +216,27 @@ class S360Platform:
 
     def _post(self, number: int, request: Request) -> Attempt:
         at = self.clock.now()
+        started = time.time()
         answer = self.sender.attempt(request)
         if isinstance(answer, NoAnswer):
-            return Attempt(number, at, answer.elapsed, error=answer.error)
-        return Attempt(number, at, answer.elapsed, status=answer.status)
+            return Attempt(number, at, answer.elapsed, error=answer.error, started=started)
+        text = answer.body.decode("utf-8", "replace")
+        return Attempt(number, at, answer.elapsed, status=answer.status, started=started,
+                       body=text if len(text) <= ANSWER_LIMIT else text[:ANSWER_LIMIT] + "…")
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.sender.base_url).path
 
     def _wait(self, before: str) -> None:
-        log.info("S-360: waiting %g min before the %s", self.interval_minutes, before)
-        self.clock.sleep(self.interval_minutes * 60)
+        speed = getattr(self.clock, "speed", 1.0)
+        seconds = self.interval_minutes * 60
+        if speed == 1.0:
+            log.info("S-360: waiting %g min before the %s", self.interval_minutes, before)
+        else:
+            log.info("S-360: waiting %s (%g platform minutes at --speed %g) before the %s",
+                     real_duration(seconds / speed), self.interval_minutes, speed, before)
+        self.clock.sleep(seconds)
 
     def close(self) -> None:
         self.sender.close()

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from ..core import Expectation, Registry, Request, Result
+from ..options import Load
 from ..runner import HttpDelivery, LineFormat, Runner, case_step
 from .auth import Auth
 from .cases import GOOD_CASES, MALFORMATIONS, SPEC_200, S360CaseContext
@@ -50,7 +51,8 @@ class _Scenario:
     def on_attempt(self, batch: BatchReport, total: int, attempt: Attempt) -> None:
         name = f"run {batch.run} batch {batch.index + 1}/{total} attempt {attempt.number}"
         self.runner.record(Result(name, BATCH_EXPECTATION, attempt.status, attempt.error, attempt.elapsed,
-                                  batch.products, batch.body_bytes))
+                                  batch.products, batch.body_bytes, method="POST", path=self.platform.path,
+                                  started=attempt.started, body=attempt.body))
 
 
 def _conforming(scenario: _Scenario) -> None:
@@ -97,14 +99,18 @@ def run_scenario(
     timeout: float = 120.0,
     on_result: Callable[[Result], None] | None = None,
     cases: Collection[str] | None = None,
+    load: Load | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> list[Result]:
     """Send a scenario to a receiver the way S-360 would; one :class:`Result` per request, in order.
 
     ``conforming``: the good cases, then one run of a generated inventory of ``products`` products with
     the platform's batching and re-posts; ``malformed``: every malformation that applies to ``auth``;
     ``all``: both; ``schedule``: ``runs`` runs M minutes apart with some products changing in between.
-    ``cases``: only those named cases, no inventory run.
+    ``cases``: only those named cases, no inventory run. ``load`` paces the named cases (the inventory's
+    batches and re-posts keep the platform's own timing); ``headers`` go with every request.
     """
+    load = load or Load()
     steps = SCENARIOS["cases" if cases else scenario]
     auth = auth or Auth()
     generator = ProductGenerator(seed, products)
@@ -116,7 +122,9 @@ def run_scenario(
         base_url, auth=auth, batch_size=batch_size, interval_minutes=interval_minutes,
         max_reposts=max_reposts, clock=clock, ca_bundle=ca_bundle, timeout=timeout,
     ) as platform:
-        runner = Runner(HttpDelivery(platform.sender, measure=count_products), on_result=on_result, only=cases)
+        platform.sender.extra_headers = dict(headers or {})
+        runner = Runner(HttpDelivery(platform.sender, measure=count_products), on_result=on_result, only=cases,
+                        rate=load.rate, concurrency=load.concurrency, repeat=load.repeat)
         scenario_state = _Scenario(platform, generator, context, runs, runner)
         platform.on_attempt = scenario_state.on_attempt
         for step in steps:

@@ -4,6 +4,7 @@ answer."""
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 from pathlib import Path
@@ -12,11 +13,13 @@ from typing import Any
 import requests
 
 from .. import options
+from ..core import Request
+from ..http import parse_header_lines
 from ..runner import Console
 from .cases import GOOD_CASES, MALFORMATIONS, RESENT
-from .payload import CHANNEL
+from .payload import CHANNEL, path_for
 from .platform import ServiceMobilityPlatform
-from .scenarios import LINE, SCENARIOS, run_scenario
+from .scenarios import LINE, SCENARIOS, event_shape, run_scenario
 from .tokens import TokenSigner
 
 
@@ -37,13 +40,20 @@ def add_cli(subparsers: Any) -> None:
                         help="with --private-key (default: follows the key)")
     parser.add_argument("--audience", help="aud claim the receiver expects")
     parser.add_argument("--issuer", help="iss claim the receiver expects")
+    options.add_header_option(parser, "a header a proxy in front of the receiver needs")
     options.add_tls_options(parser)
-    parser.add_argument("--scenario", choices=tuple(SCENARIOS), default="all")
+    parser.add_argument("--scenario", choices=tuple(SCENARIOS), default="all",
+                        help="conforming: the good cases and generated InventoryUsage events; malformed: every "
+                        "malformation that applies (token attacks only with a key); all: both, then the "
+                        "refused events sent again correctly (default: all)")
     parser.add_argument("--events", type=int, default=3, metavar="N",
-                        help="generated InventoryUsage events after the good cases (default 3)")
-    parser.add_argument("--seed", type=int,
-                        help="seed of the generated events (default: a fresh one, printed)")
+                        help="generated InventoryUsage events after the good cases (default: 3)")
+    options.add_seed_option(parser, "the generated events")
     options.add_case_options(parser)
+    options.add_body_options(parser, sends="to the path of the type the body names (InventoryUsage/ when it "
+                             "names none), with a freshly signed x-access-token", expect_default="200")
+    options.add_load_options(parser)
+    options.add_json_option(parser)
     parser.set_defaults(run=run_cli)
 
 
@@ -63,18 +73,49 @@ def run_cli(args: argparse.Namespace) -> int:
             signer = TokenSigner.from_private_key_pem(pem, args.algorithm, **claims)
         elif args.algorithm:
             raise ValueError("--algorithm needs --private-key")
+        extra = parse_header_lines(args.header)
+        expect = options.body_expectation(CHANNEL, args.expect)
     except (OSError, ValueError, TypeError) as exc:
         print(f"servicemobility: {exc}", file=sys.stderr)
         return 2
-    seed = args.seed if args.seed is not None else secrets.randbits(32)
-    tokens = (f"{signer.describe()}, evaluated by the receiver" if signer
-              else "HS256 with an unknown secret, receiver trusts the platform (token attacks skipped)")
-    print(f"servicemobility → {args.url}  scenario={args.scenario} seed={seed} tokens: {tokens}")
+    try:
+        body = options.read_body(args.body) if args.body is not None else None
+    except OSError as exc:
+        return options.cannot_read(CHANNEL, args.body, exc)
+    console = Console(LINE, as_json=args.json)
+    load = options.load_of(args)
     with ServiceMobilityPlatform(args.url, signer=signer, ca_bundle=options.ca_bundle(args)) as platform:
+        platform.sender.extra_headers = extra
         try:
-            results = run_scenario(platform, "all" if args.case else args.scenario, events=args.events, seed=seed,
-                                   evaluates_tokens=signer is not None, on_result=Console(LINE).show,
-                                   cases=args.case)
+            if body is not None:
+                token_signer = signer or TokenSigner(secrets.token_hex(32))  # the platform always sends one
+                path = path_for(body_type(body), platform.paths)
+
+                def make() -> Request:
+                    return Request(body, {"Content-Type": "application/json", "x-access-token": token_signer.token()},
+                                   path)
+
+                step = options.body_step(options.body_name(args.body), expect, make)
+                results = options.send_steps(platform.sender, [step], console, load, measure=event_shape)
+            else:
+                seed = options.seed_of(args)
+                tokens = (f"{signer.describe()}, evaluated by the receiver" if signer
+                          else "HS256 with an unknown secret, receiver trusts the platform (token attacks skipped)")
+                console.info(f"servicemobility -> {args.url}  scenario={'cases' if args.case else args.scenario} "
+                             f"seed={seed} tokens: {tokens}")
+                results = run_scenario(platform, "all" if args.case else args.scenario, events=args.events,
+                                       seed=seed, evaluates_tokens=signer is not None, on_result=console.show,
+                                       cases=args.case, load=load)
         except requests.RequestException as exc:
             return options.cannot_reach(CHANNEL, args.url, exc)
-    return Console.summary(results, "requests")
+    return console.finish(results, "requests")
+
+
+def body_type(body: bytes) -> str:
+    """The event type a --body names (its ``type``), InventoryUsage when it names none."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return "InventoryUsage"
+    kind = event.get("type") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) and kind else "InventoryUsage"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Final
 
 from ..core import Request, Result
+from ..options import Load
 from ..runner import HttpDelivery, LineFormat, Runner, Step, case_step
 from .cases import GOOD_CASES, MALFORMATIONS, OK_200, RESENT, SMCaseContext, answer_problems
 from .payload import event_request
@@ -69,6 +70,7 @@ def run_scenario(
     signer: TokenSigner | None = None,
     on_result: Callable[[Result], None] | None = None,
     cases: Collection[str] | None = None,
+    load: Load | None = None,
 ) -> list[Result]:
     """Send a scenario (``conforming``, ``malformed`` or ``all``) and return one Result per request.
 
@@ -81,8 +83,10 @@ def run_scenario(
     if evaluates_tokens is None:
         evaluates_tokens = platform.signer is not None
     ctx = SMCaseContext.for_signer(case_signer, seed=seed, paths=platform.paths, evaluates_tokens=evaluates_tokens)
+    load = load or Load()
     runner = Runner(HttpDelivery(platform.sender, measure=event_shape, remarks=answer_problems),
-                    on_result=on_result, only=cases)
+                    on_result=on_result, only=cases, rate=load.rate, concurrency=load.concurrency,
+                    repeat=load.repeat)
     for plan in SCENARIOS[scenario]:
         runner.run(plan(ctx, events))
     return runner.results

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from ..core import Expectation, Request, Result
+from ..options import Load
 from ..runner import HttpDelivery, LineFormat, Runner, Step, case_step
 from .cases import ACCEPTED, GOOD_CASES, MALFORMATIONS, StockCaseContext
 from .generator import StockGenerator
@@ -76,6 +77,7 @@ def run_scenario(
     case_row: int = 0,
     on_result: Callable[[Result], None] | None = None,
     cases: Collection[str] | None = None,
+    load: Load | None = None,
 ) -> list[Result]:
     """Send a scenario's pushes in order and collect each answer; ``on_result`` sees each as it comes."""
     if scenario not in SCENARIOS:
@@ -84,6 +86,7 @@ def run_scenario(
     steps = plan(scenario, StockGenerator(seed), platform, rows=rows, deltas=deltas, delta_rows=delta_rows,
                  case_rows=case_rows, max_body_bytes=max_body_bytes, case_row=case_row)
     large = len(steps) > 20 or max(rows, delta_rows) >= 10_000
+    load = load or Load()
     runner = Runner(HttpDelivery(platform.sender), on_result=on_result, progress="push" if large else None,
-                    only=cases)
+                    only=cases, rate=load.rate, concurrency=load.concurrency, repeat=load.repeat)
     return runner.run(steps)
