@@ -392,6 +392,7 @@ def push_view(endpoint: str, *, channel: str, store: storage.Store, max_body_byt
         require_json_media_type()
         started = time.perf_counter()
         receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr)
+        _record_headers(store, channel, receipt.delivery)
         log.info("%s delivery %s %s: %s in %.0f ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
                  (time.perf_counter() - started) * 1000)
         return jsonify(receipt.to_json()), 200
@@ -425,17 +426,49 @@ def _logs_rejections(store: storage.Store, channel: str,
         log.warning("%s delivery rejected (%s): %s", channel, refusal.status, refusal.message)
         try:
             with store.write() as conn:
-                storage.record_delivery(
+                delivery = storage.record_delivery(
                     conn, channel=channel, outcome="rejected", status=refusal.status,
                     reason=f"{refusal.reason}: {refusal.message}", counts=None,
                     warnings=None, body=body, keep_body=body is not None,
                     content_type=request.content_type, remote_addr=request.remote_addr,
                 )
+                storage.record_details(conn, delivery, headers=shown_headers(),
+                                       problems=refusal.problems[:storage.MAX_DETAILED] or None)
         except ReceiverError as failure:  # the store is down (or refuses even the log line): say so
             log.error("%s: the rejected delivery could not be recorded: %s", channel, failure.message)
         raise refusal
 
     return wrapper
+
+
+# Headers shown as received; any other value is masked: a credential header's name is the customer's choice.
+PLAIN_HEADERS = frozenset({"accept", "accept-encoding", "connection", "content-encoding", "content-length",
+                           "content-type", "date", "expect", "host", "transfer-encoding", "user-agent",
+                           "x-forwarded-for", "x-forwarded-proto", "x-request-id"})
+
+
+def shown_headers() -> list[list[str]]:
+    """The request's headers as the inspector shows them: credentials masked (Authorization keeps only
+    its scheme), every header not known to be harmless masked too."""
+    shown = []
+    for name, value in request.headers.items():
+        if name.lower() in PLAIN_HEADERS:
+            shown.append([name, value[:500]])
+        elif name.lower() == "authorization":
+            shown.append([name, f"{value.split(' ', 1)[0][:20]} *** (masked)"])
+        else:
+            shown.append([name, f"*** (masked, {len(value)} characters)"])
+    return shown
+
+
+def _record_headers(store: storage.Store, channel: str, delivery: int) -> None:
+    """The headers of an accepted delivery, for the inspector: after the channel's commit, so a failure
+    here never fails the delivery (it is logged)."""
+    try:
+        with store.write() as conn:
+            storage.record_details(conn, delivery, headers=shown_headers())
+    except ReceiverError as failure:
+        log.warning("%s: the headers of delivery %s were not recorded: %s", channel, delivery, failure.message)
 
 
 # --- read routes ----------------------------------------------------------------------------------
