@@ -456,10 +456,12 @@ def _deliveries(conn: sa.Connection, filters: Filters, *, before: int | None = N
     if filters.status is not None:
         query = query.where(log.c.status == filters.status)
     if since := _moment(filters.since, "since"):
-        first = conn.execute(sa.select(sa.func.min(log.c.id)).where(log.c.received_at >= _stored_time(conn, since)))
+        first = conn.execute(sa.select(log.c.id).where(log.c.received_at >= _stored_time(conn, since))
+                             .order_by(log.c.received_at, log.c.id).limit(1))
         query = query.where(log.c.id >= (first.scalar() or 2**62))
     if until := _moment(filters.until, "until"):
-        last = conn.execute(sa.select(sa.func.max(log.c.id)).where(log.c.received_at <= _stored_time(conn, until)))
+        last = conn.execute(sa.select(log.c.id).where(log.c.received_at <= _stored_time(conn, until))
+                            .order_by(log.c.received_at.desc(), log.c.id.desc()).limit(1))
         query = query.where(log.c.id <= (last.scalar() or 0))
     if filters.q:
         q = filters.q
