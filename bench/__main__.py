@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.stock", "bench.s360", "bench.servicemobility", "bench.erp")
+BENCHMARKS = ("bench.stock", "bench.s360", "bench.servicemobility", "bench.erp", "bench.inspector")
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from . import api, contracts, web
+from . import api, contracts, inspector, web
 from .channels import CHANNELS
 from .config import Config
 from .errors import register_error_handlers
@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Config, *, store: Store | None = None) -> Flask:
-    """Build the receiver: error envelope, the enabled channels, read API, health check, and the OpenAPI
-    document of the enabled channels (``/openapi.json``, rendered at ``/docs``)."""
+    """Build the receiver: error envelope, the enabled channels, read API and inspector pages, health check,
+    and the OpenAPI document of the enabled channels (``/openapi.json``, rendered at ``/docs``)."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = store or Store.from_config(config.storage)
@@ -39,6 +39,8 @@ def create_app(config: Config, *, store: Store | None = None) -> Flask:
         channel.register(app, read_api, config.section(name), store)
     if config.api.token:
         app.register_blueprint(read_api)
+        if config.inspector.enabled:  # the operator's pages, behind the same token
+            inspector.init_app(app, config, store)
     else:
         log.warning("read API off: set [api] token (or RECEIVER_API_TOKEN) to turn it on")
 

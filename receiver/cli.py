@@ -13,6 +13,7 @@ from . import logs, storage
 from .channels import CHANNELS
 from .config import Config, load_config, masked
 from .errors import ConfigError, ReceiverError
+from .web import Receipt
 
 log = logging.getLogger("receiver")
 
@@ -55,22 +56,33 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+class NotReapplicable(Exception):
+    """The delivery does not exist, or has no stored body to run again."""
+
+
+def reapply(store: storage.Store, config: Config, delivery_id: int) -> Receipt:
+    """Run a delivery's stored body through its channel's ``receive`` again, recorded as a new delivery
+    (``reapply`` and the inspector's button both come here). Raises :class:`NotReapplicable`, or the
+    channel's :class:`ReceiverError` when the body is refused again."""
+    with store.read() as conn:
+        row = storage.get_delivery(conn, delivery_id)
+    if row is None:
+        raise NotReapplicable(f"no delivery {delivery_id}")
+    if row.raw_body is None:
+        raise NotReapplicable(f"delivery {delivery_id} ({row.outcome}) has no stored body to re-apply")
+    channel = CHANNELS[row.channel]
+    return channel.receive(store, config.section(row.channel), row.raw_body, content_type=row.content_type,
+                           reason=f"re-applied from delivery {delivery_id}")
+
+
 def cmd_reapply(args: argparse.Namespace) -> int:
     """Run a rejected delivery's stored body through its channel again (after a fix)."""
     config = _config(args)
-    store = _store(config)
-    with store.read() as conn:
-        row = storage.get_delivery(conn, args.delivery_id)
-    if row is None:
-        print(f"no delivery {args.delivery_id}", file=sys.stderr)
-        return 2
-    if row.raw_body is None:
-        print(f"delivery {args.delivery_id} ({row.outcome}) has no stored body to re-apply", file=sys.stderr)
-        return 2
-    channel = CHANNELS[row.channel]
     try:
-        receipt = channel.receive(store, config.section(row.channel), row.raw_body, content_type=row.content_type,
-                                  reason=f"re-applied from delivery {args.delivery_id}")
+        receipt = reapply(_store(config), config, args.delivery_id)
+    except NotReapplicable as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except ReceiverError as exc:
         print(json.dumps({"status": exc.status, "message": exc.message, "problems": exc.problems}, indent=2))
         return 1

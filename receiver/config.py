@@ -23,7 +23,8 @@ from .channels import CHANNELS
 from .errors import ConfigError
 from .storage import StorageConfig, masked_url
 
-__all__ = ["ApiConfig", "Config", "ConfigError", "ServerConfig", "from_mapping", "load_config", "masked"]
+__all__ = ["ApiConfig", "Config", "ConfigError", "InspectorConfig", "ServerConfig", "from_mapping", "load_config",
+           "masked"]
 
 ENV_PREFIX = "RECEIVER_"
 
@@ -86,8 +87,29 @@ class ApiConfig:
             raise ConfigError("[api] prefix must start with '/'")
 
 
+@dataclass(frozen=True)
+class InspectorConfig:
+    """``[inspector]``: the operator's pages (receiver/inspector.py), behind the read API's token: mounted
+    only when ``[api] token`` is set."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("session_secret",)
+
+    enabled: bool = True
+    prefix: str = "/inspect"
+    # Signs the session cookie; empty: derived from [api] token (changing the token ends every session).
+    session_secret: str = ""
+    session_hours: float = 8.0
+
+    def validate(self) -> None:
+        if not self.prefix.startswith("/") or self.prefix == "/":
+            raise ConfigError("[inspector] prefix must start with '/' and name a path, e.g. /inspect")
+        if self.session_hours <= 0:
+            raise ConfigError("[inspector] session_hours must be above 0")
+
+
 # section name → its dataclass: the shared sections, then one per channel from the registry.
 SECTIONS: dict[str, type[Any]] = {"server": ServerConfig, "storage": StorageConfig, "api": ApiConfig,
+                                  "inspector": InspectorConfig,
                                   **{name: channel.Config for name, channel in CHANNELS.items()}}
 
 
@@ -102,6 +124,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    inspector: InspectorConfig = field(default_factory=InspectorConfig)
     channels: Mapping[str, Any] = field(default_factory=_defaults)  # channel name → its section
 
     def __getattr__(self, name: str) -> Any:

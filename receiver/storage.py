@@ -72,7 +72,24 @@ deliveries = sa.Table(
     sa.Column("remote_addr", sa.String(64)),
     sa.Column("raw_body", sa.LargeBinary),  # kept only for rejected deliveries
     sa.Index("ix_deliveries_channel_id", "channel", "id"),
+    # The inspector's filters, newest first (keyset on id): by outcome, by status, by time.
+    sa.Index("ix_deliveries_outcome_id", "outcome", "id"),
+    sa.Index("ix_deliveries_status_id", "status", "id"),
+    sa.Index("ix_deliveries_received_at", "received_at"),
 )
+
+# What the inspector shows of one delivery beyond its log line, each part capped: the request's headers
+# (credentials masked), the problems of a rejection by path, and what an accepted delivery changed in
+# its channel's terms (written by the channel's apply).
+delivery_details = sa.Table(
+    "delivery_details",
+    metadata,
+    sa.Column("delivery_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("headers", sa.JSON),
+    sa.Column("problems", sa.JSON),
+    sa.Column("changes", sa.JSON),
+)
+MAX_DETAILED = 200  # problems, keys, diffs: how many of each a delivery's details keep
 
 # The bodies already applied, per channel: a replayed push is recognised and changes nothing.
 push_digests = sa.Table(
@@ -314,6 +331,45 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
 
 def update_delivery(conn: Connection, delivery_id: int, **values: Any) -> None:
     conn.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(**values))
+
+
+def record_details(conn: Connection, delivery_id: int, **values: Any) -> None:
+    """Set parts of a delivery's details (``headers``, ``problems``, ``changes``), keeping the others."""
+    stmt = _insert(conn, delivery_details).values(delivery_id=delivery_id, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["delivery_id"], set_=values))
+
+
+def get_details(conn: Connection, delivery_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(delivery_details).where(delivery_details.c.delivery_id == delivery_id)).first()
+
+
+def read_body_slice(conn: Connection, delivery_id: int, offset: int, length: int) -> bytes:
+    """``length`` bytes of a kept body from ``offset``, read in the database: a large body is never
+    loaded whole into the process."""
+    piece = sa.func.substr(deliveries.c.raw_body, offset + 1, length)  # substr counts from 1 on both
+    value = conn.execute(sa.select(piece).where(deliveries.c.id == delivery_id)).scalar()
+    return bytes(value or b"")
+
+
+def field_diff(before: Any, after: Any, path: tuple[Any, ...] = (), limit: int = 50) -> list[dict[str, Any]]:
+    """What changed between two JSON documents, field by field: ``{"path", "before", "after"}`` for each
+    leaf added, removed or changed (a field absent on one side is ``None`` there), at most ``limit``."""
+    found: list[dict[str, Any]] = []
+
+    def walk(a: Any, b: Any, where: tuple[Any, ...]) -> None:
+        if len(found) >= limit or a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key), b.get(key), (*where, key))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, (*where, index))
+        else:
+            found.append({"path": list(where), "before": a, "after": b})
+
+    walk(before, after, path)
+    return found
 
 
 def claim_digest(conn: Connection, channel: str, body_sha256: str, delivery_id: int) -> int | None:

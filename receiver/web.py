@@ -391,6 +391,7 @@ def push_view(endpoint: str, *, channel: str, store: storage.Store, max_body_byt
         body = read_body(max_body_bytes)
         require_json_media_type()
         receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr)
+        _record_headers(store, channel, receipt.delivery)
         duration_ms = _elapsed_ms()
         log.info("%s delivery %s %s (200): %s in %d ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
                  duration_ms, extra={"channel": channel, "delivery": receipt.delivery, "status": 200,
@@ -434,6 +435,8 @@ def _logs_rejections(store: storage.Store, channel: str,
                     warnings=None, body=body, keep_body=body is not None,
                     content_type=request.content_type, remote_addr=request.remote_addr,
                 )
+                storage.record_details(conn, delivery, headers=shown_headers(),
+                                       problems=refusal.problems[:storage.MAX_DETAILED] or None)
         except ReceiverError as failure:  # the store is down (or refuses even the log line): say so
             not_recorded = f"; it could not be recorded in the delivery log: {failure.message}"
         duration_ms = _elapsed_ms()
@@ -472,6 +475,36 @@ def problem_path(path: list[Any]) -> str:
     for step in path:
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
     return text or "(body)"
+
+
+# Headers shown as received; any other value is masked: a credential header's name is the customer's choice.
+PLAIN_HEADERS = frozenset({"accept", "accept-encoding", "connection", "content-encoding", "content-length",
+                           "content-type", "date", "expect", "host", "transfer-encoding", "user-agent",
+                           "x-forwarded-for", "x-forwarded-proto", "x-request-id"})
+
+
+def shown_headers() -> list[list[str]]:
+    """The request's headers as the inspector shows them: credentials masked (Authorization keeps only
+    its scheme), every header not known to be harmless masked too."""
+    shown = []
+    for name, value in request.headers.items():
+        if name.lower() in PLAIN_HEADERS:
+            shown.append([name, value[:500]])
+        elif name.lower() == "authorization":
+            shown.append([name, f"{value.split(' ', 1)[0][:20]} *** (masked)"])
+        else:
+            shown.append([name, f"*** (masked, {len(value)} characters)"])
+    return shown
+
+
+def _record_headers(store: storage.Store, channel: str, delivery: int) -> None:
+    """The headers of an accepted delivery, for the inspector: after the channel's commit, so a failure
+    here never fails the delivery (it is logged)."""
+    try:
+        with store.write() as conn:
+            storage.record_details(conn, delivery, headers=shown_headers())
+    except ReceiverError as failure:
+        log.warning("%s: the headers of delivery %s were not recorded: %s", channel, delivery, failure.message)
 
 
 # --- read routes ----------------------------------------------------------------------------------

@@ -484,7 +484,9 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
             conn.execute(storage.deliveries.update().where(storage.deliveries.c.id == sa.bindparam("delivery"))
                          .values(reason=sa.bindparam("reason")),
                          [{"delivery": ids[i], "reason": items[i]["reason"]} for i in repeats])
-        _write_objects(conn, [(read[index], ids[index]) for index, _ in latest.values()])
+        written = [(read[index], ids[index]) for index, _ in latest.values()]
+        _record_changes(conn, written)
+        _write_objects(conn, written)
         if before_commit is not None:
             before_commit()
     return [Receipt(item["outcome"], delivery, item["counts"], reason=item.get("reason"))
@@ -518,6 +520,26 @@ def _stored_digests(conn: Connection, objects: Iterable[ErpObject]) -> dict[tupl
         query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id).where(table.c.id.in_(ids))
         found.update({(kind.name, row.id): (row.content_sha256, row.delivery_id) for row in conn.execute(query)})
     return found
+
+
+def _record_changes(conn: Connection, written: Sequence[tuple[Any, int]]) -> None:
+    """For the inspector: each written object's diff against the state it replaces (read before it is
+    overwritten) and its parsed characteristic bag, in the delivery's details."""
+    for kind in KINDS.values():
+        objects = [(obj, delivery) for obj, delivery in written if obj.kind is kind]
+        if not objects:
+            continue
+        query = sa.select(kind.table.c.id, kind.table.c.document, kind.table.c.delivery_id).where(
+            kind.table.c.id.in_([obj.id for obj, _ in objects]))
+        before = {row.id: row for row in conn.execute(query)}
+        for obj, delivery in objects:
+            previous = before.get(obj.id)
+            storage.record_details(conn, delivery, changes={
+                "kind": kind.name, "id": obj.id, "new": previous is None,
+                "previous_delivery": None if previous is None else previous.delivery_id,
+                "diff": [] if previous is None else storage.field_diff(previous.document, obj.document),
+                "characteristics": [c.to_json() for c in obj.characteristics[:storage.MAX_DETAILED]],
+            })
 
 
 def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:

@@ -11,6 +11,7 @@ the HTTP endpoint and the read routes. It needs only ``errors``, ``storage`` and
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -307,6 +308,7 @@ change_table = sa.Table(
     sa.Column("delivery_id", storage.Id, primary_key=True, autoincrement=False),
     sa.Column("product_id", storage.Id, primary_key=True, autoincrement=False),
     sa.Column("change", sa.String(9), nullable=False),  # new | changed | unchanged
+    sa.Index("ix_s360_product_changes_product", "product_id", "delivery_id"),  # one product's history
 )
 
 # Column order of the row tuples written by upsert_rows: the tables' own.
@@ -346,6 +348,8 @@ def apply(store: storage.Store, products: list[Product], body: bytes, *, content
             rows.append((product.id, product.code, product.state, product.document, product.content_sha256,
                          first_seen, delivery, delivery))
             changes.append((delivery, product.id, NEW if before is None else CHANGED))
+        diffs = _diffs(conn, [product for product in products if product.id in stored
+                              and stored[product.id][0] != product.content_sha256][:storage.MAX_DETAILED])
         storage.upsert_rows(conn, product_table, STORED, rows)
         for chunk in _chunks(unchanged):
             conn.execute(product_table.update().where(product_table.c.id.in_(chunk))
@@ -355,7 +359,19 @@ def apply(store: storage.Store, products: list[Product], body: bytes, *, content
         for _, _, change in changes:
             counts[change] += 1
         storage.update_delivery(conn, delivery, counts=counts)
+        storage.record_details(conn, delivery, changes={"diffs": diffs})
     return Receipt("accepted", delivery, counts, counts_name="products")
+
+
+def _diffs(conn: Connection, changed: Sequence[Product]) -> dict[str, list[dict[str, Any]]]:
+    """Product id → its field-level diff against the stored document, read before it is overwritten."""
+    if not changed:
+        return {}
+    query = sa.select(product_table.c.id, product_table.c.document).where(
+        product_table.c.id.in_([product.id for product in changed]))
+    before = {row.id: row.document for row in conn.execute(query)}
+    return {str(product.id): storage.field_diff(before.get(product.id), json.loads(product.document))
+            for product in changed}
 
 
 def _stored(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:

@@ -535,7 +535,34 @@ def apply(store: storage.Store, push: StockPush, body: bytes, *, content_type: s
                                       newer_or_equal="time_stamp_entry")
         counts |= {"applied": applied, "stale": push.size - applied}
         storage.update_delivery(conn, delivery, counts=counts)
+        storage.record_details(conn, delivery, changes=_changes(conn, push, delivery, counts["stale"]))
     return Receipt("accepted", delivery, counts, push.warnings)
+
+
+def _changes(conn: sa.Connection, push: StockPush, delivery: int, stale: int) -> dict[str, Any]:
+    """What the inspector shows a push changed: the first rows of each dbAction, and the rows skipped as
+    older than the stored entry (looked up only when there are some), each ``{"row", "key"}``, capped."""
+    cap = storage.MAX_DETAILED
+    keys, actions = push.columns[snake(KEY)], push.columns[snake("dbAction")]
+    by_action: dict[str, list[dict[str, Any]]] = {action: [] for action in DB_ACTIONS}
+    for row, (key, action) in enumerate(zip(keys, actions, strict=True)):
+        if len(by_action[action]) < cap:
+            by_action[action].append({"row": row, "key": key})
+        elif all(len(rows) >= cap for rows in by_action.values()):
+            break
+    older: list[dict[str, Any]] = []
+    if stale:
+        row_of = {key: row for row, key in reversed(list(enumerate(keys)))}
+        ordered = list(row_of)
+        for start in range(0, len(ordered), 5000):
+            chunk = ordered[start:start + 5000]
+            query = sa.select(table.c.connector_stock_id).where(
+                table.c.connector_stock_id.in_(chunk), table.c.delivery_id != delivery)
+            older.extend({"row": row_of[key], "key": key} for key in conn.execute(query).scalars())
+            if len(older) >= cap:
+                break
+        older.sort(key=lambda item: item["row"])
+    return {"rows": by_action, "older": older[:cap]}
 
 
 def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,

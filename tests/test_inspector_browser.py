@@ -1,0 +1,276 @@
+"""The inspector in a real browser: Debian's chromium driven by Playwright, against the real receiver
+(``inventory-receiver serve``, HTTPS) on its own SQLite store.
+
+Nothing is downloaded: the system browser is launched by its path. Without it the tests skip on a
+developer's machine (``apt-get install chromium``) and fail in CI. Each page is saved as a screenshot
+(1366 px wide, a laptop) under the tests' temporary folder, whose path the first test prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import fixtures
+from devtools.serving import RunningReceiver, make_tls, running_receiver
+from receiver import storage
+
+CHROMIUM = Path("/usr/bin/chromium")
+TOKEN = "inspector-test-token"
+STOCK_HEADERS = {"X-Stock-User": "acme-mro", "X-Stock-Key": "s3cret-stock-key"}
+VIEWPORT = {"width": 1366, "height": 860}
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: `apt-get install chromium` (the browser tests launch the system browser)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def stock_id(n: int) -> str:
+    return f"6f95cd10-c8bb-4381-8b68-{n:012d}"
+
+
+def stock_body(rows: list[dict[str, Any]]) -> bytes:
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return json.dumps({"data": {name: [row.get(name) for row in rows] for name in names}}).encode()
+
+
+def stock_row(n: int, **fields: Any) -> dict[str, Any]:
+    return {"connectorStockId": stock_id(n), "pn": "2117-6130-101", "description": "Fuel pump", "condition": "OH",
+            "quantity": 1, "unit": "EA", "location": "FRA", "leadTime": 3, "tagDate": "2025-06-01",
+            "timeStampEntry": "2026-01-01 10:00:00", "dbAction": "ADD"} | fields
+
+
+class Seeded:
+    """The receiver and the deliveries the tests look at."""
+
+    def __init__(self, receiver: RunningReceiver, db: Path) -> None:
+        self.receiver, self.db = receiver, db
+        self.ids: dict[str, int] = {}
+
+    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
+        return requests.post(self.receiver.url + path, data=body, timeout=30, verify=str(self.receiver.ca),
+                             headers={"Content-Type": "application/json", **(headers or {})})
+
+    def api(self, path: str) -> requests.Response:
+        return requests.get(self.receiver.url + "/api" + path, timeout=30, verify=str(self.receiver.ca),
+                            headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    _require_chromium()
+    workdir = tmp_path_factory.mktemp("inspector-receiver")
+    db = workdir / "receiver.db"
+    config = {"storage": {"url": f"sqlite:///{db}"}, "api": {"token": TOKEN},
+              "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}, "s360": {"enabled": True}}
+    store = storage.Store(f"sqlite:///{db}")
+    store.create_schema()
+    with running_receiver(config, workdir, tls=make_tls(workdir / "tls")) as receiver:
+        seeded = Seeded(receiver, db)
+        accepted = seeded.post("/stock-push", stock_body([stock_row(n) for n in range(4)]), STOCK_HEADERS)
+        assert accepted.status_code == 200, accepted.text
+        seeded.ids["stock accepted"] = accepted.json()["delivery"]
+        bad_rows = [stock_row(10 + n) for n in range(6)]
+        bad_rows[2]["leadTime"] = "three days"
+        bad_rows[4]["tagDate"] = "2025-13-40"
+        rejected = seeded.post("/stock-push", stock_body(bad_rows), STOCK_HEADERS)
+        assert rejected.status_code == 422, rejected.text
+        seeded.ids["stock rejected"] = seeded.api("/deliveries?outcome=rejected").json()["items"][0]["id"]
+        batch = fixtures.load("s360", "minimal-products")
+        assert seeded.post("/s360/inventory", json.dumps(batch).encode()).status_code == 200
+        batch[0]["state"] = "SUSPENDED"
+        batch[0]["externalName"]["translations"][1]["value"] = "The Shape of Things to Come"
+        changed = seeded.post("/s360/inventory", json.dumps(batch).encode())
+        assert changed.status_code == 200 and changed.json()["products"]["changed"] == 1, changed.text
+        seeded.ids["s360 changed"] = changed.json()["delivery"]
+        seeded.ids["s360 product"] = batch[0]["id"]
+        # Two pushes refused while the store was down (500): their bodies are kept, and valid.
+        with store.write() as conn:
+            for name, n in (("outage", 20), ("outage untouched", 30)):
+                seeded.ids[name] = storage.record_delivery(
+                    conn, channel="stock", outcome="rejected", status=500, keep_body=True,
+                    reason="storage unavailable: the store was down", body=stock_body([stock_row(n)]),
+                    content_type="application/json", remote_addr="192.0.2.7")
+        store.dispose()
+        yield seeded
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("inspector-screenshots")
+    print(f"screenshots in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser(seeded: Seeded) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, seeded: Seeded) -> Iterator[Any]:
+    """One logged-in tab, shared by the tests in order."""
+    context = browser.new_context(ignore_https_errors=True, viewport=VIEWPORT)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def inspect_url(seeded: Seeded, path: str = "/") -> str:
+    return f"{seeded.receiver.url}/inspect{path}"
+
+
+def shot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    assert not overflow, f"{name}: the page is wider than a 1366 px window"
+
+
+def test_login_with_the_token_and_nothing_without_it(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    page.goto(inspect_url(seeded))
+    assert "/inspect/login" in page.url
+    page.fill("input[name=token]", "not-the-token")
+    page.click("button[type=submit]")
+    assert "not the token" in page.inner_text("main")
+    shot(page, screenshots, "01-login-refused")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button[type=submit]")
+    assert page.url.rstrip("/").endswith("/inspect")
+    assert page.locator("#delivery-rows tr").count() == 6
+    cookie = next(c for c in page.context.cookies() if c["name"] == "receiver_inspector")
+    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    shot(page, screenshots, "02-deliveries")
+
+
+def test_filter_by_outcome_and_channel(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    page.goto(inspect_url(seeded))
+    page.select_option("select[name=outcome]", "rejected")
+    page.select_option("select[name=channel]", "stock")
+    page.click(".filters button[type=submit]")
+    rows = page.locator("#delivery-rows tr")
+    assert rows.count() == 3
+    assert {rows.nth(i).get_attribute("class") for i in range(3)} == {"row-rejected"}
+    page.fill("input[name=q]", "problem")
+    page.click(".filters button[type=submit]")
+    assert [int(x) for x in page.locator("#delivery-rows tr").evaluate_all("rs => rs.map(r => r.dataset.id)")] \
+        == [seeded.ids["stock rejected"]]
+    shot(page, screenshots, "03-deliveries-filtered")
+
+
+def test_a_new_delivery_appears_in_the_open_list(page: Any, seeded: Seeded) -> None:
+    page.goto(inspect_url(seeded, "/?channel=stock"))
+    before = page.locator("#delivery-rows tr").count()
+    posted = seeded.post("/stock-push", stock_body([stock_row(40)]), STOCK_HEADERS).json()["delivery"]
+    page.wait_for_selector(f"#delivery-rows tr[data-id='{posted}']", timeout=20_000)
+    assert page.locator("#delivery-rows tr").count() == before + 1
+    assert page.locator("#delivery-rows tr").first.get_attribute("data-id") == str(posted)
+
+
+def test_a_rejected_stock_push_shows_its_problems_at_their_rows(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['stock rejected']}"))
+    problems = page.inner_text("ol.problems")
+    assert "data.leadTime.2" in problems and "row 2" in problems
+    assert "data.tagDate.4" in problems and "row 4" in problems
+    marked = page.locator("table.lines tr.bad")
+    assert marked.count() == 2
+    assert marked.nth(0).locator("td.where").inner_text() == "row 2"
+    assert '"three days"' in marked.nth(0).inner_text() and "Not an integer" in marked.nth(0).inner_text()
+    assert marked.nth(1).locator("td.where").inner_text() == "row 4"
+    headers = page.inner_text("div.headers")
+    assert "X-Stock-Key" in headers and STOCK_HEADERS["X-Stock-Key"] not in headers and "masked" in headers
+    shot(page, screenshots, "04-rejected-stock-push")
+    page.click("ol.problems li:nth-child(2) a")  # a problem's link opens the page of the body showing it
+    assert page.locator("table.lines tr.bad td.where").nth(1).inner_text() == "row 4"
+
+
+def test_an_s360_delivery_shows_the_field_diff(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['s360 changed']}"))
+    diff = page.locator("table.diff").first
+    text = diff.inner_text()
+    assert "state" in text and "RUNNING" in text and "SUSPENDED" in text
+    assert "externalName.translations.1.value" in text and "The Shape of Things to Come" in text
+    assert page.locator("table.diff td.before", has_text="RUNNING").count() == 1
+    assert page.locator("table.diff td.after", has_text="SUSPENDED").count() == 1
+    shot(page, screenshots, "05-s360-diff")
+    page.click(f"a:text('{seeded.ids['s360 product']}')")
+    assert page.locator("table.history .badge").all_inner_texts() == ["changed", "new"]
+    shot(page, screenshots, "06-s360-product-history")
+
+
+def held(seeded: Seeded, n: int) -> int:
+    return seeded.api(f"/stock/{stock_id(n)}").status_code
+
+
+def test_a_post_without_the_csrf_token_or_the_session_changes_nothing(browser: Any, page: Any,
+                                                                      seeded: Seeded) -> None:
+    target = inspect_url(seeded, f"/deliveries/{seeded.ids['outage untouched']}/reapply")
+    # Logged in, but no CSRF token: refused.
+    answer = page.request.post(target, form={"action": "reapply"})
+    assert answer.status == 400 and "Nothing was changed" in answer.text()
+    # A CSRF token of another session, without the logged-in session's cookie: refused.
+    stranger = browser.new_context(ignore_https_errors=True)
+    login = stranger.new_page()
+    login.goto(inspect_url(seeded, "/login"))
+    token = login.get_attribute("input[name=csrf_token]", "value")
+    answer = stranger.request.post(target, form={"csrf_token": token, "action": "reapply"},
+                                   headers={"Referer": inspect_url(seeded, "/login")})
+    assert answer.status == 401
+    stranger.close()
+    # No cookie, no token at all (another origin's form, a script): refused.
+    assert requests.post(target, data={"action": "reapply"}, timeout=30,
+                         verify=str(seeded.receiver.ca)).status_code == 400
+    assert held(seeded, 30) == 404
+    deliveries = seeded.api("/deliveries?limit=500").json()["items"]
+    assert not [d for d in deliveries if (d["reason"] or "").startswith("re-applied")]
+
+
+def test_reapply_a_delivery_after_the_fix(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    assert held(seeded, 20) == 404
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['outage']}"))
+    shot(page, screenshots, "07-outage-delivery")
+    page.click("form.action button[value=reapply]")
+    assert "Re-applied as delivery" in page.inner_text(".flash-ok")
+    assert "accepted" in page.inner_text("h1")
+    shot(page, screenshots, "08-reapplied")
+    assert held(seeded, 20) == 200
+    assert held(seeded, 30) == 404
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['stock rejected']}"))
+    page.click("form.action button[value=reapply]")  # still invalid: refused again, nothing applied
+    assert "Refused again, 422" in page.inner_text(".flash-error")
+    assert held(seeded, 12) == 404
+
+
+def test_current_state_pages(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    page.goto(inspect_url(seeded, "/stock"))
+    page.fill("input[name=q]", "2117-6130-101")
+    page.click(".filters button[type=submit]")
+    assert page.locator("table.state tbody tr").count() == 6  # four, the late one, the re-applied one
+    shot(page, screenshots, "09-stock")
+    page.goto(inspect_url(seeded, "/s360"))
+    assert page.locator("table.state tbody tr").count() == len(fixtures.load("s360", "minimal-products"))
+    shot(page, screenshots, "10-s360-products")
+
+
+def test_logout_ends_the_session(page: Any, seeded: Seeded) -> None:
+    page.goto(inspect_url(seeded))
+    page.click("form.logout button")
+    assert "/inspect/login" in page.url
+    page.goto(inspect_url(seeded))
+    assert "/inspect/login" in page.url
