@@ -1,11 +1,12 @@
-"""ERP consumer benchmark: a backlog of customer messages consumed into the store (SQLite) by the
-receiver's consumer, against raw pika consume+ack of the same backlog, in the same run.
+"""ERP consumer benchmark: a backlog of customer messages consumed into the store (SQLite, then
+PostgreSQL) by the receiver's consumer, against raw pika consume+ack of the same backlog, in the same run.
 
     python -m bench.erp [--amqp-url URL] [--messages 10000] [--prefetch 500] [--batch-size 200]
+                        [--rounds 5] [--store sqlite|postgresql|both] [--quick]
 
 Both start from the same full, confirmed backlog and are timed from opening the connection to the
-last acknowledgement; they alternate for ``--rounds`` rounds and the best of each is compared (the
-machine is shared: the best round is the least disturbed one). The queues and exchange it declares
+last acknowledgement; they alternate (raw, kit, raw, kit …) for ``--rounds`` rounds and the medians are
+compared, so that one lucky round cannot decide the ratio. The queues and exchange it declares
 are its own (``bench-erp-<random>``) and are deleted at the end.
 """
 
@@ -18,17 +19,19 @@ import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pika
 import sqlalchemy as sa
 
+from bench.common import Timing, add_common_arguments, backends, fresh_store_url, quick, report
 from receiver import amqp, storage
 from receiver.channels import erp
 from receiver.config import from_mapping
 from simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
 
 DEFAULT_URL = os.environ.get("RECEIVER_ERP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.6
 
 
 def publish_backlog(url: str, queue: str, bodies: list[bytes]) -> None:
@@ -80,16 +83,27 @@ def receiver_consume(config: amqp.ErpConfig, store: storage.Store, expected: int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.erp", description=__doc__.splitlines()[0])
     parser.add_argument("--amqp-url", default=DEFAULT_URL)
-    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=None, help="backlog size (default 10,000; quick 500)")
     parser.add_argument("--prefetch", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of each side (default 5; quick 1)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    smoke = args.quick or quick()
+    messages = args.messages or (500 if smoke else 10_000)
+    rounds = args.rounds or (1 if smoke else 5)
+    failed = 0
+    for backend in backends(args.store):
+        ratio = run(backend, args, messages, rounds)
+        failed += ratio < TARGET_RATIO
+    return 1 if failed else 0
 
+
+def run(backend: str, args: argparse.Namespace, messages: int, rounds: int) -> float:
     name = f"bench-erp-{uuid.uuid4().hex[:8]}"
     queue, other, exchange = f"{name}-customers", f"{name}-subscriptions", f"{name}.dead-letter"
-    bodies = [message.body for message in backlog_messages(ScenarioOptions(messages=args.messages))]
+    bodies = [message.body for message in backlog_messages(ScenarioOptions(messages=messages))]
     with tempfile.TemporaryDirectory() as folder:
         config = from_mapping({
             "stock": {"enabled": False},
@@ -101,16 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         raw_times, our_times = [], []
         try:
             topology.declare(connection.channel())
-            for round_number in range(1, args.rounds + 1):
+            for round_number in range(1, rounds + 1):
                 publish_backlog(args.amqp_url, queue, bodies)
                 raw_times.append(raw_consume(args.amqp_url, queue, len(bodies), args.prefetch))
                 publish_backlog(args.amqp_url, queue, bodies)
-                store = storage.Store(f"sqlite:///{folder}/round-{round_number}.db")  # empty: every message new
-                store.create_schema()
-                our_times.append(receiver_consume(config.erp, store, len(bodies)))
-                with store.read() as conn:
-                    stored = conn.execute(sa.select(sa.func.count()).select_from(erp.customer_table)).scalar_one()
-                store.dispose()
+                with fresh_store_url(backend, Path(folder)) as url:  # empty: every message new
+                    store = storage.Store(url)
+                    store.create_schema()
+                    our_times.append(receiver_consume(config.erp, store, len(bodies)))
+                    with store.read() as conn:
+                        stored = conn.execute(sa.select(sa.func.count()).select_from(erp.customer_table)).scalar_one()
+                    store.dispose()
                 if stored != len(bodies):
                     raise SystemExit(f"round {round_number}: {stored} customers stored of {len(bodies)}")
                 print(f"round {round_number}: raw {len(bodies) / raw_times[-1]:,.0f} msg/s, "
@@ -121,15 +136,11 @@ def main(argv: list[str] | None = None) -> int:
                 channel.queue_delete(name)
             channel.exchange_delete(exchange)
             connection.close()
-    raw, ours = min(raw_times), min(our_times)
-    raw_rate, our_rate = len(bodies) / raw, len(bodies) / ours
-    ratio = our_rate / raw_rate
-    print(f"backlog: {len(bodies):,} customer messages ({sum(map(len, bodies)) / len(bodies):.0f} bytes each), "
-          f"prefetch {args.prefetch}, batches of {args.batch_size}; best of {args.rounds} round(s)")
-    print(f"raw pika consume+ack:          {raw_rate:10,.0f} msg/s ({raw:.2f} s)")
-    print(f"receiver consume into SQLite:  {our_rate:10,.0f} msg/s ({ours:.2f} s, every message stored)")
-    print(f"ratio: {ratio:.2f} (target >= {TARGET_RATIO})")
-    return 0 if ratio >= TARGET_RATIO else 1
+    size = sum(map(len, bodies)) / len(bodies)
+    return report(f"ERP backlog, {backend}: {len(bodies):,} customer messages ({size:.0f} bytes each), prefetch "
+                  f"{args.prefetch}, batches of {args.batch_size}", "raw: pika consume + ack",
+                  Timing.of(raw_times), f"kit: consume into {backend}, every message stored, ack",
+                  Timing.of(our_times), units=len(bodies), unit="msg", target=TARGET_RATIO)
 
 
 if __name__ == "__main__":

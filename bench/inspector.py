@@ -16,6 +16,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.common import add_common_arguments
 from receiver import create_app, storage
 from receiver.config import from_mapping
 
@@ -48,9 +49,15 @@ def big_push(rows: int) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--deliveries", type=int, default=1_000_000)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--deliveries", type=int, default=None, help="deliveries stored (default 1,000,000)")
+    parser.add_argument("--rows", type=int, default=None, help="rows of the large push (default 100,000)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
+    if args.store == "postgresql":
+        print("(the inspector benchmark runs on SQLite only)")
+        return 0
+    args.deliveries = args.deliveries or (20_000 if args.quick else 1_000_000)
+    args.rows = args.rows or (2_000 if args.quick else 100_000)
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "receiver.db"
         config = from_mapping({"storage": {"url": f"sqlite:///{db}"}, "api": {"token": TOKEN},

@@ -406,6 +406,8 @@ def upsert_rows(
     at least as new, so a late or replayed change can never roll it back. Returns the number of rows
     written (inserted or updated); the rest were older than what is stored.
     """
+    if conn.dialect.name == "postgresql":
+        return _pg_bulk(conn, table, tuple(columns), rows, "update", newer_or_equal)
     compiled = _compiled_insert(conn.dialect, table, tuple(columns), "update", newer_or_equal)
     return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
 
@@ -413,6 +415,8 @@ def upsert_rows(
 def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert rows (tuples in ``columns`` order) whose key is not stored yet; returns how many were
     new. A row whose key exists (a duplicate delivery) changes nothing."""
+    if conn.dialect.name == "postgresql":
+        return _pg_bulk(conn, table, tuple(columns), rows, "nothing", None)
     compiled = _compiled_insert(conn.dialect, table, tuple(columns), "nothing", None)
     return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
 
@@ -452,6 +456,109 @@ def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: 
     if not params:
         return 0
     return int(conn.exec_driver_sql(compiled.string, params).rowcount)
+
+
+# --- PostgreSQL: COPY into a temporary table, then one set-based statement -----------------------
+#
+# The rows of a write go through psycopg's COPY into a temporary table of the connection (created once
+# per connection, emptied at each commit), then one ``INSERT … SELECT DISTINCT ON (key) … ORDER BY key
+# ON CONFLICT …`` applies them. The guarantees of the row-by-row upsert hold:
+# - one transaction: the COPY runs on the same connection, inside the caller's transaction;
+# - rows in order, for rows of one key within a write: DISTINCT ON keeps the row the row-by-row
+#   statements would have left (the last for a plain upsert; the last of the newest for
+#   ``newer_or_equal``, since a row only replaces one at most as new; the first for insert_ignore);
+# - newer-or-equal wins: the same ``WHERE excluded.c >= stored.c`` on conflict;
+# - key-order locking: the rows are inserted in key order, so two writes sharing keys take their row
+#   locks in the same order and queue instead of deadlocking.
+
+SEQ = "_bulk_seq"  # the temporary table's extra column: the row's position in the write
+
+
+@dataclass(frozen=True)
+class _BulkSql:
+    temp: str
+    create: str
+    copy: str
+    apply: str
+    repeats: str | None  # newer_or_equal only: rows of a repeated key that the row-by-row upsert writes too
+
+
+@functools.lru_cache(maxsize=256)
+def _bulk_sql(dialect: Any, table: sa.Table, columns: tuple[str, ...], on_conflict: str,
+              newer_or_equal: str | None) -> _BulkSql:
+    quote = dialect.identifier_preparer.quote
+    target = dialect.identifier_preparer.format_table(table)
+    digest = hashlib.sha256(repr((table.schema, table.name, columns)).encode()).hexdigest()[:10]
+    temp = quote(f"_bulk_{table.name[:40]}_{digest}")
+    cols = ", ".join(quote(c) for c in columns)
+    key_names = [c.name for c in table.primary_key.columns]
+    key = ", ".join(quote(c) for c in key_names)
+    # Every name below is the table definition's own, quoted by the dialect: no value is spliced in.
+    create = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "  # noqa: S608
+              f"SELECT {cols}, 0::bigint AS {SEQ} FROM {target} WITH NO DATA")
+    copy = f"COPY {temp} ({cols}, {SEQ}) FROM STDIN"
+    if on_conflict == "nothing":
+        pick, conflict = f"{SEQ}", "DO NOTHING"
+    else:
+        pick = f"{quote(newer_or_equal)} DESC NULLS LAST, {SEQ} DESC" if newer_or_equal else f"{SEQ} DESC"
+        updated = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in key_names)
+        conflict = f"DO UPDATE SET {updated}" if updated else "DO NOTHING"
+        if newer_or_equal and updated:
+            ts = quote(newer_or_equal)
+            conflict += f" WHERE excluded.{ts} >= {target}.{ts}"
+    apply = (f"INSERT INTO {target} ({cols}) SELECT {cols} FROM "  # noqa: S608
+             f"(SELECT DISTINCT ON ({key}) {cols} FROM {temp} ORDER BY {key}, {pick}) AS bulk "
+             f"ORDER BY {key} ON CONFLICT ({key}) {conflict}")
+    repeats = None
+    if newer_or_equal:
+        ts = quote(newer_or_equal)
+        keyed = ", ".join(f"r.{quote(c)}" for c in key_names)
+        joined = " AND ".join(f"s.{quote(c)} = r.{quote(c)}" for c in key_names)
+        # A row of the write is written row by row when it is at least as new as the stored row and as
+        # every row of its key before it; the set-based statement writes one row per key instead.
+        repeats = (f"SELECT count(*) - count(DISTINCT ({keyed})) FROM ("  # noqa: S608
+                   f"SELECT {key}, {ts}, max({ts}) OVER (PARTITION BY {key} ORDER BY {SEQ} "
+                   f"ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM {temp} "
+                   f"WHERE ({key}) IN (SELECT {key} FROM {temp} GROUP BY {key} HAVING count(*) > 1)) AS r "
+                   f"LEFT JOIN {target} AS s ON {joined} "
+                   f"WHERE (r.before IS NULL OR r.{ts} >= r.before) AND (s.{ts} IS NULL OR r.{ts} >= s.{ts})")
+    return _BulkSql(temp, create, copy, apply, repeats)
+
+
+def _pg_bulk(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]],
+             on_conflict: str, newer_or_equal: str | None) -> int:
+    """:func:`upsert_rows` and :func:`insert_ignore` on PostgreSQL: returns the same counts as the
+    row-by-row statements (see the note above)."""
+    import psycopg  # the PostgreSQL driver, present whenever the dialect is
+
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return 0
+    sql = _bulk_sql(conn.dialect, table, columns, on_conflict, newer_or_equal)
+    conn.exec_driver_sql(sql.create)
+    # Emptied at commit; a second write to the same table in one transaction empties it first.
+    used = conn.info.setdefault("bulk_tables", {})
+    transaction = conn.get_transaction()
+    if used.get(sql.temp) is transaction:
+        conn.exec_driver_sql(f"DELETE FROM {sql.temp}")  # noqa: S608
+    used[sql.temp] = transaction
+    driver: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql.copy) as copy:
+            write_row = copy.write_row
+            for position, row in enumerate(rows):
+                write_row((*row, position))
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql.copy, None, exc, psycopg.Error, dialect=conn.dialect) from exc
+    extra = 0
+    if sql.repeats is not None:
+        positions = [columns.index(c.name) for c in table.primary_key.columns]
+        if len({tuple(row[i] for i in positions) for row in rows}) < len(rows):
+            extra = int(conn.exec_driver_sql(sql.repeats).scalar_one())
+    written = int(conn.exec_driver_sql(sql.apply).rowcount)
+    if on_conflict == "update" and newer_or_equal is None:
+        return len(rows)  # row by row, every row of a plain upsert writes
+    return written + extra
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
