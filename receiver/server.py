@@ -80,7 +80,7 @@ def serve(config: Config, app_factory: AppFactory = create_app) -> None:
     server = config.server
     tls = startup.check_tls(server)
     startup.check_bind(server.bind)
-    built = startup.build(config, app_factory)  # ConfigError here instead of a worker boot loop
+    built = startup.build_in_child(config, app_factory)  # ConfigError here, not a worker boot loop
     stored = startup.check_storage(config.storage, create_schema=True)
     if server.insecure_http:
         log.warning(

@@ -196,6 +196,42 @@ def build(config: Config, app_factory: Callable[..., Flask] | None = None) -> Bu
     return Built(endpoints(app), warnings)
 
 
+def build_in_child(config: Config, app_factory: Callable[..., Flask] | None = None) -> Built:
+    """:func:`build` in a forked child process, as a worker does it, so that what building imports
+    (PyJWT and its ssl use, among others) is never imported into gunicorn's master before the workers
+    patch ssl for gevent. ConfigError (or StartupError) when the app cannot be built."""
+    import json
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: build, report, exit without running the parent's clean-up
+        os.close(read_end)
+        try:
+            built = build(config, app_factory)
+            report: dict[str, Any] = {"endpoints": built.endpoints, "warnings": built.warnings}
+        except ConfigError as exc:
+            report = {"config_error": str(exc)}
+        except BaseException as exc:  # noqa: BLE001 (reported to the parent as one line)
+            report = {"error": f"{type(exc).__name__}: {_first_line(exc)}"}
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(json.dumps(report).encode("utf-8"))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    try:
+        report = json.loads(data)
+    except ValueError:
+        raise StartupError("the app could not be built (its check ended without a word): run check-config",
+                           ExitCode.CONFIG) from None
+    if "config_error" in report:
+        raise ConfigError(report["config_error"])
+    if "error" in report:
+        raise StartupError(f"the app cannot be built: {report['error']}", ExitCode.CONFIG)
+    return Built(report["endpoints"], report["warnings"])
+
+
 def endpoints(app: Flask) -> list[str]:
     """``METHOD path`` of every route, in the order registered (a path served with and without its
     trailing slash shown once, as ``path[/]``); the Swagger UI's files left out."""
