@@ -21,16 +21,19 @@ from typing import Any
 
 from devtools.junit import outcomes
 from devtools.serving import RunningReceiver, broker_reachable, make_tls, running_consumer, running_receiver
+from receiver.init import Credentials, sections
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "demo-run"
-API_TOKEN = "demo-read-token"
-STOCK_CREDENTIALS = {"X-Stock-User": "demo-mro", "X-Stock-Key": "demo-stock-key"}
+# Random credentials of this run, as `inventory-receiver init` makes them.
+CREDENTIALS = Credentials.generate()
+API_TOKEN = CREDENTIALS.api_token
+STOCK_CREDENTIALS = CREDENTIALS.stock_headers
 STOCK_MAX_BODY = 8 * 1024 * 1024  # small, so the oversize case is quick to send
 S360_PATH = "/s360/inventory"
-S360_AUTH = "api-key:x-api-key:demo-s360-key"  # as set on the interface in S-360's back office
+S360_AUTH = CREDENTIALS.s360_auth  # as set on the interface in S-360's back office
 SM_BASE = "/servicemobility"
-SM_SECRET = "demo-servicemobility-hs256-secret-0123456789"  # HS256 needs at least 32 bytes
+SM_SECRET = CREDENTIALS.servicemobility_secret
 AMQP_URL = os.environ.get("DEMO_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ERP_QUEUES = {"customer_queue": "demo.secom-customer-queue", "subscription_queue": "demo.secom-subscriptions-queue"}
 
@@ -48,16 +51,13 @@ class ChannelRun:
 
 
 def receiver_config(with_erp: bool) -> dict[str, dict[str, Any]]:
-    login, password = S360_AUTH.split(":")[1:]
-    return {
-        "server": {"workers": 2, "threads": 4},
-        "storage": {"data_dir": str(WORKDIR / "data")},
-        "api": {"token": API_TOKEN},
-        "stock": {"enabled": True, "credential_headers": STOCK_CREDENTIALS, "max_body_bytes": STOCK_MAX_BODY},
-        "s360": {"enabled": True, "path": S360_PATH, "auth": "API_KEY", "login": login, "password": password},
-        "servicemobility": {"enabled": True, "base": SM_BASE, "jwt": "hs256", "secret": SM_SECRET},
-        "erp": {"enabled": with_erp, "amqp_url": AMQP_URL if with_erp else "", **ERP_QUEUES},
-    }
+    """The configuration `inventory-receiver init` writes, with the demo's own queues and a small stock
+    body limit (running_receiver fills in the address and the certificate)."""
+    config = sections(CREDENTIALS, amqp_url=AMQP_URL if with_erp else "", data_dir=str(WORKDIR / "data"))
+    config["server"] = {"workers": 2}
+    config["stock"]["max_body_bytes"] = STOCK_MAX_BODY
+    config["erp"].update(ERP_QUEUES)
+    return config
 
 
 def run_stock(receiver: RunningReceiver) -> ChannelRun:

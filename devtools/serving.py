@@ -18,29 +18,20 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
-import trustme
+
+from receiver.init import TLSFiles, tls_files, write_tls
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-@dataclass(frozen=True)
-class TLSFiles:
-    ca: Path  # what clients trust
-    cert: Path  # the server's chain
-    key: Path
+__all__ = ["TLSFiles", "make_tls"]  # TLSFiles is the receiver's (inventory-receiver init writes the same)
 
 
 def make_tls(directory: Path) -> TLSFiles:
-    """A local CA and a server certificate for localhost and 127.0.0.1 (reused when present)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    files = TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    """A local CA and a server certificate for localhost and 127.0.0.1, as ``inventory-receiver init``
+    writes them (reused when present)."""
+    files = tls_files(directory)
     if not all(p.exists() for p in (files.ca, files.cert, files.key)):
-        ca = trustme.CA()
-        cert = ca.issue_cert("localhost", "127.0.0.1")
-        ca.cert_pem.write_to_path(str(files.ca))
-        cert.private_key_pem.write_to_path(str(files.key))
-        files.cert.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-        files.key.chmod(0o600)
+        files = write_tls(directory)
     return files
 
 

@@ -1,4 +1,7 @@
-"""``inventory-receiver``: serve the receiver, check its configuration, re-apply a rejected delivery."""
+"""inventory-receiver: the reference receiver of the inventory push kit. Write a first run's files
+(init), check a configuration (check-config), serve the HTTP channels (serve), consume the ERP queues
+(consume), create the tables (init-db), re-apply a rejected delivery (reapply), write the published
+contracts (write-contracts)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,15 @@ import json
 import logging
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
-from . import logs, storage
+from . import logs, startup, storage
 from .channels import CHANNELS
 from .config import Config, load_config, masked
-from .errors import ConfigError, ReceiverError
+from .errors import ConfigError, ReceiverError, StorageFailure
+from .startup import ExitCode, StartupError
 from .web import Receipt
 
 log = logging.getLogger("receiver")
@@ -37,22 +43,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """Everything serve and consume would fail on, then what would be served."""
     config = _config(args)
+    server = config.server
+    checks = [startup.check_tls(server), startup.check_bind(server.bind, listening_is_fatal=False)]
+    built = startup.build(config)
+    if args.offline:
+        checks.append(f"storage: {storage.masked_url(config.storage_url)} (not connected: --offline)")
+    else:
+        checks.append(startup.check_storage(config.storage, create_schema=False))
+    erp = config.section("erp")
+    if erp.enabled and not args.offline:
+        checks += startup.check_broker(erp)
+    elif erp.enabled:
+        checks.append(f"broker: {storage.masked_url(erp.amqp_url)} (not connected: --offline)")
+    queues = startup.queues(erp) if erp.enabled else []
+    if args.json:
+        print(json.dumps({"config": masked(config), "checks": checks, "warnings": built.warnings,
+                          "endpoints": built.endpoints, "queues": queues}, indent=2))
+        return ExitCode.OK
+    source = args.config or os.environ.get("RECEIVER_CONFIG") or "(no file: defaults and RECEIVER_* variables)"
+    print(f"configuration: {source}")
+    print("effective settings (secrets masked):")
     print(json.dumps(masked(config), indent=2))
-    print(f"storage: {storage.masked_url(config.storage_url)}", file=sys.stderr)
-    return 0
+    print("checked:")
+    print("\n".join(f"  ok  {line}" for line in checks))
+    for warning in built.warnings:
+        print(f"  warning: {warning}")
+    pushes = startup.push_endpoints(built.endpoints)
+    if not pushes:
+        print("  warning: NO CHANNEL IS ENABLED: serve would accept no pushes; set enabled = true in [stock], "
+              "[s360] or [servicemobility]")
+    print(f"serve: {len(built.endpoints)} endpoint(s) on {server.bind}")
+    print("\n".join(f"  {line}" for line in built.endpoints))
+    if queues:
+        print("consume: 2 queue(s)")
+        print("\n".join(f"  {line}" for line in queues))
+    else:
+        print("consume: the ERP channel is off ([erp] enabled = false)")
+    print("configuration OK")
+    return ExitCode.OK
 
 
 def _store(config: Config) -> storage.Store:
-    """The configured store with its schema in place (created when missing)."""
-    store = storage.Store.from_config(config.storage)
-    store.create_schema()
-    return store
+    """The configured store with its schema in place (created when missing); StartupError when it
+    cannot be reached."""
+    startup.check_storage(config.storage, create_schema=True)
+    return storage.Store.from_config(config.storage)
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    store = _store(_config(args))
-    print(f"schema ready in {store.describe()}")
+    print(startup.check_storage(_config(args).storage, create_schema=True))
     return 0
 
 
@@ -75,6 +116,19 @@ def reapply(store: storage.Store, config: Config, delivery_id: int) -> Receipt:
                            reason=f"re-applied from delivery {delivery_id}")
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a local CA and certificate, a receiver.toml and a sender.env into DIR."""
+    from . import init  # trustme is needed only here
+
+    try:
+        written = init.init(Path(args.directory), force=args.force, bind=args.bind, amqp_url=args.amqp_url)
+    except FileExistsError as exc:
+        print(f"inventory-receiver init: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    print(init.summary(written))
+    return ExitCode.OK
+
+
 def cmd_reapply(args: argparse.Namespace) -> int:
     """Run a rejected delivery's stored body through its channel again (after a fix)."""
     config = _config(args)
@@ -82,10 +136,10 @@ def cmd_reapply(args: argparse.Namespace) -> int:
         receipt = reapply(_store(config), config, args.delivery_id)
     except NotReapplicable as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     except ReceiverError as exc:
         print(json.dumps({"status": exc.status, "message": exc.message, "problems": exc.problems}, indent=2))
-        return 1
+        return ExitCode.FAILED
     print(json.dumps(receipt.to_json(), indent=2))
     return 0
 
@@ -96,15 +150,13 @@ def cmd_consume(args: argparse.Namespace) -> int:
 
     config = _config(args)
     if not config.erp.amqp_url:
-        print("configuration error: [erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL", file=sys.stderr)
-        return 2
-    return amqp.consume(config.erp, _store(config))
+        raise ConfigError("[erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL")
+    code = amqp.consume(config.erp, _store(config))
+    return ExitCode.QUEUES if code == 2 else code  # 2: the queues exist with other arguments
 
 
 def cmd_write_contracts(args: argparse.Namespace) -> int:
     """Write the published documents (JSON Schema, OpenAPI, AsyncAPI) into a directory."""
-    from pathlib import Path
-
     from . import contracts  # apispec is needed only here
 
     for path in contracts.write(Path(args.directory)):
@@ -112,38 +164,101 @@ def cmd_write_contracts(args: argparse.Namespace) -> int:
     return 0
 
 
+DISTRIBUTION = "inventory-push-kit"
+
+
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inventory-receiver", description=__doc__)
-    parser.add_argument("--config", "-c", help="TOML configuration file (default: $RECEIVER_CONFIG)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the receiver (gunicorn, HTTPS)")
-    serve.add_argument("--bind", help="address:port, overrides [server] bind")
+    parser = argparse.ArgumentParser(
+        prog="inventory-receiver", description=__doc__, epilog=startup.EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()} ({DISTRIBUTION})")
+    parser.add_argument("--config", "-c", metavar="FILE",
+                        help="the TOML configuration file (default: $RECEIVER_CONFIG; without either, the "
+                        "defaults and RECEIVER_<SECTION>_<KEY> variables); its relative paths are read from "
+                        "its own folder")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Any, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help, description=description or help, epilog=startup.EXIT_CODES_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.set_defaults(run=run)
+        return parser
+
+    init = command("init", cmd_init, "write what a first run needs: local CA and certificate, receiver.toml, "
+                   "sender.env", description="Write into DIR: certs/ca.pem (a local CA), certs/server.pem and "
+                   "certs/server.key (its certificate for localhost and 127.0.0.1), receiver.toml (every channel "
+                   "enabled, random credentials, SQLite in DIR/data) and sender.env (the same credentials for "
+                   "the simulator and the contract suite, as shell variables). The secrets are printed once. "
+                   "Nothing is overwritten without --force.")
+    init.add_argument("directory", nargs="?", default=".", metavar="DIR",
+                      help="the folder to write into (default: the current folder)")
+    init.add_argument("--force", action="store_true", help="overwrite the files init writes when they exist")
+    from .init import DEFAULT_AMQP_URL, DEFAULT_BIND
+
+    init.add_argument("--bind", default=DEFAULT_BIND, metavar="ADDRESS:PORT",
+                      help=f"where serve will listen, written as [server] bind (default {DEFAULT_BIND})")
+    init.add_argument("--amqp-url", default=DEFAULT_AMQP_URL, metavar="URL",
+                      help=f"the ERP channel's broker, written as [erp] amqp_url (default {DEFAULT_AMQP_URL}); "
+                      "an empty value writes the ERP channel off")
+
+    check = command("check-config", cmd_check_config, "check everything serve and consume need, and list what "
+                    "they would serve", description="Check the configuration as serve and consume would: the "
+                    "certificate and key (readable, matching, not expired), each channel's keys and secrets "
+                    "(the same checks as a worker's start), the storage URL and a real connection to the "
+                    "database, and the broker when the ERP channel is enabled. Then print the effective "
+                    "settings (secrets masked), the endpoints serve would answer and the queues consume would "
+                    "consume. The first problem found is one line on stderr, with its exit code.")
+    check.add_argument("--offline", action="store_true",
+                       help="do not connect to the database or the broker (check the files and settings only)")
+    check.add_argument("--json", action="store_true",
+                       help="print one JSON object (config, checks, warnings, endpoints, queues) instead of text")
+
+    serve = command("serve", cmd_serve, "run the receiver: the HTTP channels over HTTPS (gunicorn)",
+                    description="Check what check-config checks (but the broker), create the tables, log the "
+                    "endpoints served, then serve until SIGTERM or SIGINT.")
+    serve.add_argument("--bind", metavar="ADDRESS:PORT", help="where to listen, overrides [server] bind")
     serve.add_argument("--insecure-http", action="store_true",
-                       help="serve plain HTTP (the stock-push document requires SSL)")
-    serve.set_defaults(run=cmd_serve)
-    sub.add_parser("check-config", help="print the effective configuration, secrets masked").set_defaults(
-        run=cmd_check_config)
-    sub.add_parser("init-db", help="create the tables").set_defaults(run=cmd_init_db)
-    reapply = sub.add_parser("reapply", help="re-apply a rejected delivery's stored body")
-    reapply.add_argument("delivery_id", type=int)
-    reapply.set_defaults(run=cmd_reapply)
-    sub.add_parser("consume", help="consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)"
-                   ).set_defaults(run=cmd_consume)
-    write = sub.add_parser("write-contracts", help="write the published JSON Schemas, OpenAPI and AsyncAPI "
-                           "documents into DIRECTORY (default docs/contracts)")
-    write.add_argument("directory", nargs="?", default="docs/contracts")
-    write.set_defaults(run=cmd_write_contracts)
+                       help="serve plain HTTP, overrides [server] insecure_http (the stock-push document requires "
+                       "SSL: only behind a TLS-terminating proxy or for local tests)")
+
+    command("consume", cmd_consume, "consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)",
+            description="Consume [erp] customer_queue and subscription_queue from [erp] amqp_url into the store, "
+                        "acknowledging each batch after its commit; reconnects with a capped back-off.")
+    command("init-db", cmd_init_db, "create the tables in the configured store (serve and consume also do)")
+    reapply = command("reapply", cmd_reapply, "re-apply a rejected delivery's stored body",
+                      description="Run the stored body of a rejected delivery through its channel again (after "
+                      "a fix of the receiver or its configuration) and print the new answer. The delivery log "
+                      "(GET /api/deliveries?outcome=rejected) lists the rejected deliveries and their ids.")
+    reapply.add_argument("delivery_id", type=int, metavar="DELIVERY_ID", help="the id of the rejected delivery")
+    write = command("write-contracts", cmd_write_contracts, "write the published JSON Schemas, OpenAPI and "
+                    "AsyncAPI documents into a folder")
+    write.add_argument("directory", nargs="?", default="docs/contracts", metavar="DIR",
+                       help="the folder to write into (default docs/contracts)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logs.configure()  # until the configuration says otherwise
     args = build_parser().parse_args(argv)
+    name = f"inventory-receiver {args.command}"
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+        print(f"{name}: configuration error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    except StartupError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return exc.code
+    except StorageFailure as exc:
+        print(f"{name}: {exc}: start the database or fix [storage] url (RECEIVER_STORAGE_URL)", file=sys.stderr)
+        return ExitCode.STORAGE
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ per channel, each owned by its channel module (``channels/<channel>.py``: a froz
 ``RECEIVER_<SECTION>_<KEY>`` (upper case), e.g. ``RECEIVER_STORAGE_URL`` or ``RECEIVER_API_TOKEN``.
 Tables (``credential_headers``) are given there as a JSON object. Nothing else in the receiver reads the
 environment.
+
+Relative paths (certificates, the SQLite folder or file, a public key file) are read from the configuration
+file's folder, wherever the command is started; those given in the environment from the working directory.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ __all__ = ["ApiConfig", "Config", "ConfigError", "InspectorConfig", "ServerConfi
            "masked"]
 
 ENV_PREFIX = "RECEIVER_"
+# Keys that name a file or a folder: relative values resolve against the configuration file's folder.
+PATH_KEYS: dict[str, tuple[str, ...]] = {"server": ("certfile", "keyfile"), "storage": ("data_dir", "url"),
+                                         "servicemobility": ("public_key",)}
 
 
 @dataclass(frozen=True)
@@ -182,10 +188,18 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             raise ConfigError(f"configuration file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
-    return from_mapping(document, environ or {})
+        except IsADirectoryError:
+            raise ConfigError(f"configuration file {path} is a folder: give the .toml file in it") from None
+        except OSError as exc:
+            raise ConfigError(f"configuration file {path} cannot be read ({exc.strerror})") from None
+    base = Path(path).resolve().parent if path is not None else None
+    return from_mapping(document, environ or {}, base=base)
 
 
-def from_mapping(document: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+def from_mapping(document: Mapping[str, Any], environ: Mapping[str, str] | None = None, *,
+                 base: Path | None = None) -> Config:
+    """Build and validate the configuration; with ``base`` (the file's folder), relative paths not given
+    in the environment are resolved against it."""
     environ = environ or {}
     unknown = set(document) - set(SECTIONS)
     if unknown:
@@ -196,6 +210,8 @@ def from_mapping(document: Mapping[str, Any], environ: Mapping[str, str] | None 
         if not isinstance(values, Mapping):
             raise ConfigError(f"[{name}] must be a table")
         built[name] = _build_section(name, section_type, values, environ)
+        if base is not None:
+            built[name] = _resolve_paths(name, built[name], base, environ)
         built[name].validate()
     channels = {name: built.pop(name) for name in CHANNELS}
     return Config(**built, channels=channels)
@@ -215,6 +231,34 @@ def _build_section(name: str, cls: type, values: Mapping[str, Any], environ: Map
         elif key in values:
             kwargs[key] = _check_type(f"[{name}] {key}", values[key], hints[key])
     return cls(**kwargs)
+
+
+def _resolve_paths(name: str, section: Any, base: Path, environ: Mapping[str, str]) -> Any:
+    changed: dict[str, str] = {}
+    for key in PATH_KEYS.get(name, ()):
+        value = getattr(section, key)
+        if not value or f"{ENV_PREFIX}{name}_{key}".upper() in environ:
+            continue
+        if key == "url":
+            changed[key] = _resolve_sqlite_url(value, base)
+        elif not (key == "public_key" and value.lstrip().startswith("-----BEGIN")):
+            changed[key] = str(base / Path(value).expanduser())  # an absolute path stays as it is
+    return dataclasses.replace(section, **changed) if changed else section
+
+
+def _resolve_sqlite_url(url: str, base: Path) -> str:
+    """A ``sqlite:///relative/file.db`` URL with its file under ``base``; any other URL unchanged."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return url  # the store says what is wrong with it
+    database = parsed.database or ""
+    if (parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or parsed.query.get("uri")
+            or Path(database).is_absolute()):
+        return url
+    return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
 
 
 def _from_env(env_name: str, text: str, hint: Any) -> Any:

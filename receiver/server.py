@@ -13,10 +13,9 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from . import startup
 from .app import create_app
 from .config import Config
-from .errors import ConfigError
-from .storage import Store
 from .worker import AccessLog, ReceiverWorker, deferred_handshake_context
 
 AppFactory = Callable[[Config], Flask]
@@ -76,19 +75,25 @@ class ReceiverServer(BaseApplication):
 
 
 def serve(config: Config, app_factory: AppFactory = create_app) -> None:
-    """Check TLS settings, create the schema once (before any worker starts), then run gunicorn until it
-    is stopped. Each worker builds its app with ``app_factory``."""
+    """Check everything a worker needs before any starts (TLS files, the address, the store, the app each
+    worker builds: ``startup.py``), create the schema once, log what is served, then run gunicorn until it
+    is stopped. Each worker builds its app with ``app_factory``. A failed check raises ConfigError or
+    StartupError (one line, an exit code) and nothing is started."""
     server = config.server
+    tls = startup.check_tls(server)
+    startup.check_bind(server.bind)
+    built = startup.build_in_child(config, app_factory)  # ConfigError here, not a worker boot loop
+    stored = startup.check_storage(config.storage, create_schema=True)
     if server.insecure_http:
         log.warning(
             "serving PLAIN HTTP on %s: the stock-push document requires an SSL-encrypted connection; "
             "use this only behind a TLS-terminating proxy or for local tests", server.bind)
-    elif not (server.certfile and server.keyfile):
-        raise ConfigError(
-            "[server] certfile and keyfile are required for HTTPS (the stock-push document requires SSL); "
-            "set them, or set insecure_http = true (or pass --insecure-http) to serve plain HTTP")
-    store = Store.from_config(config.storage)
-    store.create_schema()
-    log.info("storage: %s", store.describe())
-    store.dispose()  # workers open their own connections after the fork
+    else:
+        log.info("%s", tls)
+    log.info("%s", stored)
+    pushes = startup.push_endpoints(built.endpoints)
+    if not pushes:
+        log.warning("NO CHANNEL IS ENABLED: this receiver accepts no pushes; set enabled = true in [stock], "
+                    "[s360] or [servicemobility] (`inventory-receiver init` writes a configuration with all)")
+    log.info("serving %d endpoint(s) on %s:\n  %s", len(built.endpoints), server.bind, "\n  ".join(built.endpoints))
     ReceiverServer(config, app_factory).run()

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 # One entry per platform; each package defines add_cli(subparsers) and run_cli(args).
 CHANNEL_MODULES = ("simulator.stock", "simulator.s360", "simulator.servicemobility", "simulator.erp")
@@ -19,6 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="inventory-simulator",
         description="Behave like an inventory platform: send conforming and malformed pushes to a receiver.",
     )
+    try:
+        installed = version("inventory-push-kit")
+    except PackageNotFoundError:  # a source tree that was never installed
+        installed = "unknown (not installed)"
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed} (inventory-push-kit)")
     subparsers = parser.add_subparsers(dest="channel", required=True, metavar="CHANNEL")
     for module_name in CHANNEL_MODULES:
         try:

@@ -534,7 +534,7 @@ def test_consume_needs_an_amqp_url(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("RECEIVER_STORAGE_URL", f"sqlite:///{tmp_path / 'r.db'}")
     monkeypatch.setenv("RECEIVER_STOCK_ENABLED", "false")
     monkeypatch.delenv("RECEIVER_ERP_AMQP_URL", raising=False)
-    assert cli.main(["consume"]) == 2
+    assert cli.main(["consume"]) == 3
     assert "[erp] amqp_url is empty" in capsys.readouterr().err
 
 
@@ -543,6 +543,7 @@ def test_check_config_masks_the_broker_password(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("RECEIVER_STORAGE_URL", f"sqlite:///{tmp_path / 'r.db'}")
     monkeypatch.setenv("RECEIVER_STOCK_ENABLED", "false")
     monkeypatch.setenv("RECEIVER_ERP_AMQP_URL", "amqps://erp:s3cr3t@broker.example:5671/erp")
-    assert cli.main(["check-config"]) == 0
-    printed = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("RECEIVER_SERVER_INSECURE_HTTP", "true")
+    assert cli.main(["check-config", "--offline", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)["config"]
     assert printed["erp"]["amqp_url"] == "amqps://erp:***@broker.example:5671/erp"

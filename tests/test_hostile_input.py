@@ -179,6 +179,7 @@ def test_a_url_without_secrets_is_shown_as_it_is(url: str) -> None:
 
 def test_check_config_and_the_start_up_log_hide_a_password_given_as_a_query_parameter(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "receiver.toml", {
+        "server": {"insecure_http": True},  # the one line saying the database cannot be reached shows the URL
         "storage": {"url": "postgresql://app@127.0.0.1:1/inventory?password=QueryPassword1&sslpassword=Key2"}})
     result = subprocess.run([sys.executable, "-m", "receiver", "--config", str(config), "check-config"],
                             capture_output=True, text=True, timeout=60)

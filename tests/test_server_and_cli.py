@@ -26,7 +26,7 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_serving_without_certificate_is_refused_with_the_fix(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "receiver.toml", {"stock": {"enabled": True, "credential_headers": STOCK_HEADERS}})
     result = cli(config, "serve")
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "certfile and keyfile are required" in result.stderr and "insecure_http" in result.stderr
 
 
@@ -73,11 +73,11 @@ def test_secrets_never_reach_the_server_log(tmp_path: Path) -> None:
 
 def test_check_config_masks_secrets(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "receiver.toml", {
-        "storage": {"url": "postgresql://app:db-password@db.internal/inventory"},
+        "server": {"insecure_http": True}, "storage": {"url": "postgresql://app:db-password@db.internal/inventory"},
         "api": {"token": API_TOKEN}, "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}})
-    result = cli(config, "check-config")
+    result = cli(config, "check-config", "--offline", "--json")
     assert result.returncode == 0, result.stderr
-    shown = json.loads(result.stdout)
+    shown = json.loads(result.stdout)["config"]
     assert shown["stock"]["credential_headers"] == dict.fromkeys(STOCK_HEADERS, "***")
     for secret in (*STOCK_HEADERS.values(), API_TOKEN, "db-password"):
         assert secret not in result.stdout + result.stderr
@@ -85,16 +85,17 @@ def test_check_config_masks_secrets(tmp_path: Path) -> None:
 
 def test_a_storage_url_password_never_shows_and_a_bad_url_is_a_clear_error(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "receiver.toml", {
+        "server": {"insecure_http": True},
         "storage": {"url": "postgres://app:S3cretPw@db.internal/inventory"},  # the common spelling
         "servicemobility": {"enabled": True, "jwt": "jwks",
                             "jwks_url": "https://reader:hunter2@keys.example/jwks.json?api_key=KEYSECRET"}})
-    shown = cli(config, "check-config")
+    shown = cli(config, "check-config", "--offline")
     assert shown.returncode == 0, shown.stderr
     for secret in ("S3cretPw", "hunter2", "KEYSECRET"):
         assert secret not in shown.stdout + shown.stderr
     bad = write_toml(tmp_path / "bad.toml", {"storage": {"url": "mysql://root:pw@db/x"}})
     refused = cli(bad, "init-db")
-    assert refused.returncode == 2 and "is not supported" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode == 3 and "is not supported" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_a_rejected_delivery_can_be_reapplied_after_a_fix(tmp_path: Path) -> None:

@@ -228,7 +228,7 @@ def _pinned(config: Config, *, fits: Any = None, default: list[str]) -> list[str
         except (TypeError, jwt.InvalidKeyError):
             raise _config_error(f"algorithm {name} does not fit the configured key") from None
         if too_short := algorithm.check_key_length(prepared):
-            raise _config_error(f"the key is too weak for {name}: {too_short}")
+            raise _config_error(f"the key is too weak for {name}: {too_short} Give a longer one.")
     return algorithms
 
 
