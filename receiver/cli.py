@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from . import logs, storage
+from . import logs, retention, storage
 from .channels import CHANNELS
 from .config import Config, load_config, masked
 from .errors import ConfigError, ReceiverError
@@ -44,7 +44,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def _store(config: Config) -> storage.Store:
     """The configured store with its schema in place (created when missing)."""
-    store = storage.Store.from_config(config.storage)
+    store = storage.Store.from_config(config.storage, config.deliveries)
     store.create_schema()
     return store
 
@@ -78,6 +78,17 @@ def cmd_reapply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Remove what [retention] no longer keeps, now, and say how much of each kind went."""
+    config = _config(args)
+    report = retention.prune(_store(config), config.retention, wait=True)
+    for kind in retention.RetentionConfig.KINDS:
+        days = config.retention.days(kind)
+        kept = f"older than {days:g} days" if days else "kept for ever"
+        print(f"{kind}: {report.removed.get(kind, 0)} removed ({kept})")
+    return 0
+
+
 def cmd_consume(args: argparse.Namespace) -> int:
     """Run the ERP AMQP consumer (receiver/amqp.py) until SIGTERM/SIGINT."""
     from . import amqp  # pika is only needed here
@@ -86,7 +97,9 @@ def cmd_consume(args: argparse.Namespace) -> int:
     if not config.erp.amqp_url:
         print("configuration error: [erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL", file=sys.stderr)
         return 2
-    return amqp.consume(config.erp, _store(config))
+    store = _store(config)
+    retention.start_background(store, config.retention)  # pruning, as every served worker does
+    return amqp.consume(config.erp, store)
 
 
 def cmd_write_contracts(args: argparse.Namespace) -> int:
@@ -115,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     reapply = sub.add_parser("reapply", help="re-apply a rejected delivery's stored body")
     reapply.add_argument("delivery_id", type=int)
     reapply.set_defaults(run=cmd_reapply)
+    sub.add_parser("prune", help="remove what [retention] no longer keeps, now, and print what went per kind"
+                   ).set_defaults(run=cmd_prune)
     sub.add_parser("consume", help="consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)"
                    ).set_defaults(run=cmd_consume)
     write = sub.add_parser("write-contracts", help="write the published JSON Schemas, OpenAPI and AsyncAPI "

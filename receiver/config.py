@@ -21,7 +21,8 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from .channels import CHANNELS
 from .errors import ConfigError
-from .storage import StorageConfig, masked_url
+from .retention import RetentionConfig
+from .storage import DeliveriesConfig, StorageConfig, masked_url
 
 __all__ = ["ApiConfig", "Config", "ConfigError", "ServerConfig", "from_mapping", "load_config", "masked"]
 
@@ -88,6 +89,7 @@ class ApiConfig:
 
 # section name → its dataclass: the shared sections, then one per channel from the registry.
 SECTIONS: dict[str, type[Any]] = {"server": ServerConfig, "storage": StorageConfig, "api": ApiConfig,
+                                  "deliveries": DeliveriesConfig, "retention": RetentionConfig,
                                   **{name: channel.Config for name, channel in CHANNELS.items()}}
 
 
@@ -102,6 +104,8 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    deliveries: DeliveriesConfig = field(default_factory=DeliveriesConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     channels: Mapping[str, Any] = field(default_factory=_defaults)  # channel name → its section
 
     def __getattr__(self, name: str) -> Any:

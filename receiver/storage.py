@@ -54,7 +54,8 @@ def text_problem(value: str, max_length: int | None = None) -> str | None:
         return f"Longer than {max_length} characters ({len(value)}), the most this key or indexed field holds."
     return None
 
-# Every delivery on every channel: when, what came of it, why, counts; the raw body of rejected ones.
+# Every delivery on every channel: when, what came of it, why, counts; the raw body of those that
+# ``[deliveries] keep_bodies`` keeps (rejected ones by default).
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -70,7 +71,7 @@ deliveries = sa.Table(
     sa.Column("body_bytes", sa.Integer),
     sa.Column("content_type", sa.String(255)),
     sa.Column("remote_addr", sa.String(64)),
-    sa.Column("raw_body", sa.LargeBinary),  # kept only for rejected deliveries
+    sa.Column("raw_body", sa.LargeBinary),  # kept as [deliveries] keep_bodies says (default: rejected ones)
     sa.Index("ix_deliveries_channel_id", "channel", "id"),
 )
 
@@ -103,6 +104,30 @@ class StorageConfig:
         if self.url:
             return self.url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'receiver.db'}"
+
+
+KEEP_BODIES = ("rejected", "all", "none")
+
+
+@dataclass(frozen=True)
+class DeliveriesConfig:
+    """``[deliveries]``: what the delivery log keeps of each delivery."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+
+    # Whose raw body is stored with its log entry: "rejected" (so it can be re-applied after a fix),
+    # "all" (also accepted and duplicate deliveries: each can be re-sent elsewhere), "none".
+    keep_bodies: str = "rejected"
+
+    def validate(self) -> None:
+        if self.keep_bodies not in KEEP_BODIES:
+            raise ConfigError(f"[deliveries] keep_bodies must be one of {', '.join(map(repr, KEEP_BODIES))}, "
+                              f"not {self.keep_bodies!r}")
+
+
+def keeps_body(keep_bodies: str, outcome: str) -> bool:
+    """Whether a delivery of this outcome keeps its raw body under this ``keep_bodies`` setting."""
+    return keep_bodies == "all" or (keep_bodies == "rejected" and outcome == "rejected")
 
 
 # Query parameters that carry a credential (libpq's password and sslpassword, tokens and keys).
@@ -138,10 +163,14 @@ class Store:
     """An engine plus the transaction discipline of its backend."""
 
     @classmethod
-    def from_config(cls, config: StorageConfig) -> Store:
-        return cls(config.effective_url, busy_timeout_ms=config.busy_timeout_ms)
+    def from_config(cls, config: StorageConfig, deliveries: DeliveriesConfig | None = None) -> Store:
+        return cls(config.effective_url, busy_timeout_ms=config.busy_timeout_ms,
+                   keep_bodies=(deliveries or DeliveriesConfig()).keep_bodies)
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, keep_bodies: str = "rejected") -> None:
+        if keep_bodies not in KEEP_BODIES:
+            raise ConfigError(f"keep_bodies must be one of {KEEP_BODIES}, not {keep_bodies!r}")
+        self.keep_bodies = keep_bodies
         try:
             self.url = sa.make_url(url)
         except sa.exc.ArgumentError:
@@ -174,7 +203,8 @@ class Store:
         """
         try:
             with self.engine.connect() as conn:
-                conn.execution_options(sqlite_begin="IMMEDIATE")
+                # keep_bodies: read by record_deliveries, whichever channel writes through this store.
+                conn.execution_options(sqlite_begin="IMMEDIATE", keep_bodies=self.keep_bodies)
                 with conn.begin():
                     yield conn
         except sa.exc.DBAPIError as exc:
@@ -286,10 +316,12 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
     """Append deliveries to the log in one statement and return their ids, in order (a batch of AMQP
     messages costs one insert). Each item: ``channel``, ``outcome`` (accepted | duplicate | rejected),
     and optionally ``status``, ``reason``, ``counts``, ``warnings``, ``body`` (its size and SHA-256 are
-    recorded; ``body_sha256`` saves hashing it again), ``keep_body`` (store the raw bytes: rejected
-    deliveries, so they can be re-applied), ``content_type``, ``remote_addr``."""
+    recorded; ``body_sha256`` saves hashing it again), ``content_type``, ``remote_addr``. The raw bytes
+    are stored as the store's ``keep_bodies`` says for the outcome (:func:`keeps_body`; a delivery whose
+    outcome changes later keeps what its first outcome decided)."""
     if not items:
         return []
+    keep_bodies = conn.get_execution_options().get("keep_bodies", "rejected")
     received_at = utcnow()
     rows = [
         {
@@ -304,7 +336,7 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
             "body_bytes": len(item["body"]) if item.get("body") is not None else None,
             "content_type": item.get("content_type"),
             "remote_addr": item.get("remote_addr"),
-            "raw_body": item["body"] if item.get("keep_body") else None,
+            "raw_body": item["body"] if keeps_body(keep_bodies, item["outcome"]) else None,
         }
         for item in items
     ]
