@@ -81,12 +81,50 @@ def cmd_reapply(args: argparse.Namespace) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     """Remove what [retention] no longer keeps, now, and say how much of each kind went."""
     config = _config(args)
-    report = retention.prune(_store(config), config.retention, wait=True)
+    store = _store(config)
+    try:
+        report = retention.prune(store, config.retention, wait=True)
+    finally:
+        store.dispose()
     for kind in retention.RetentionConfig.KINDS:
         days = config.retention.days(kind)
         kept = f"older than {days:g} days" if days else "kept for ever"
         print(f"{kind}: {report.removed.get(kind, 0)} removed ({kept})")
     return 0
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    """Send a stored delivery again, byte for byte, to another receiver with its own credentials."""
+    from pathlib import Path
+
+    from . import resend  # the sending side: only this command needs it
+
+    config = _config(args)
+    try:
+        headers = dict(line.split(":", 1) for line in args.header)
+        private_key = Path(args.jwt_private_key).read_text() if args.jwt_private_key else ""
+    except ValueError:
+        print("--header must be 'Name: value'", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"--jwt-private-key: {exc.strerror}: {args.jwt_private_key}", file=sys.stderr)
+        return 2
+    target = resend.Target(
+        args.to, headers={k.strip(): v.strip() for k, v in headers.items()}, s360_auth=args.s360_auth,
+        jwt_secret=args.jwt_secret or "", jwt_private_key=private_key,
+        ca_bundle=False if args.insecure else (args.ca_bundle or True))
+    store = _store(config)
+    try:
+        result = resend.resend(store, args.delivery_id, target)
+    except resend.ResendError as exc:
+        print(f"resend failed: {exc}", file=sys.stderr)
+        return 2 if exc.nothing_to_send else 1
+    finally:
+        store.dispose()
+    print(f"delivery {result.delivery} sent to {result.target}: {result.status} (recorded as resend "
+          f"{result.resend})")
+    print(result.body.decode("utf-8", "replace")[:2000])
+    return 0 if 200 <= result.status < 300 else 1
 
 
 def cmd_consume(args: argparse.Namespace) -> int:
@@ -128,6 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
     reapply = sub.add_parser("reapply", help="re-apply a rejected delivery's stored body")
     reapply.add_argument("delivery_id", type=int)
     reapply.set_defaults(run=cmd_reapply)
+    resend_cmd = sub.add_parser("resend", help="send a stored delivery again, byte for byte, to another receiver "
+                                "(e.g. staging), with the target's credentials and a fresh token")
+    resend_cmd.add_argument("delivery_id", type=int)
+    resend_cmd.add_argument("--to", required=True, metavar="URL", help="the target endpoint's full URL")
+    resend_cmd.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                            help="stock push: a credential header of the target (repeat for each)")
+    resend_cmd.add_argument("--s360-auth", default="none",
+                            help="S-360: none, basic:LOGIN:PASSWORD or api-key:HEADER:KEY")
+    resend_cmd.add_argument("--jwt-secret", help="ServiceMobility: sign a fresh HS256 x-access-token with it")
+    resend_cmd.add_argument("--jwt-private-key", metavar="PEM_FILE",
+                            help="ServiceMobility: sign a fresh RS256/ES256 x-access-token with it")
+    resend_cmd.add_argument("--ca-bundle", metavar="FILE", help="CA file to trust for the target's certificate")
+    resend_cmd.add_argument("--insecure", action="store_true", help="do not verify the target's certificate")
+    resend_cmd.set_defaults(run=cmd_resend)
     sub.add_parser("prune", help="remove what [retention] no longer keeps, now, and print what went per kind"
                    ).set_defaults(run=cmd_prune)
     sub.add_parser("consume", help="consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)"

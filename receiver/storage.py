@@ -75,6 +75,20 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_channel_id", "channel", "id"),
 )
 
+# Every re-send of a stored delivery to another receiver (``inventory-receiver resend``): when, where
+# (the URL with its password masked), and what came back (the status, or why nothing did).
+resends = sa.Table(
+    "resends",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", Id, nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer),  # None: no answer (see error)
+    sa.Column("error", sa.Text),
+    sa.Index("ix_resends_delivery", "delivery_id"),
+)
+
 # The bodies already applied, per channel: a replayed push is recognised and changes nothing.
 push_digests = sa.Table(
     "push_digests",
@@ -336,7 +350,7 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
             "body_bytes": len(item["body"]) if item.get("body") is not None else None,
             "content_type": item.get("content_type"),
             "remote_addr": item.get("remote_addr"),
-            "raw_body": item["body"] if keeps_body(keep_bodies, item["outcome"]) else None,
+            "raw_body": item.get("body") if keeps_body(keep_bodies, item["outcome"]) else None,
         }
         for item in items
     ]
