@@ -65,7 +65,8 @@ def cmd_reapply(args: argparse.Namespace) -> int:
         print(f"no delivery {args.delivery_id}", file=sys.stderr)
         return 2
     if row.raw_body is None:
-        print(f"delivery {args.delivery_id} ({row.outcome}) has no stored body to re-apply", file=sys.stderr)
+        print(f"delivery {args.delivery_id} ({row.outcome}) has no stored body to re-apply: [deliveries] "
+              "keep_bodies did not keep it, or retention pruned it", file=sys.stderr)
         return 2
     channel = CHANNELS[row.channel]
     try:

@@ -234,10 +234,10 @@ def _pruning_lock(store: storage.Store, *, wait: bool) -> Iterator[bool]:
 # --- in the background --------------------------------------------------------------------------------
 
 
-def start_background(store: storage.Store, config: RetentionConfig) -> threading.Event | None:
-    """Prune every ``interval_seconds`` on a daemon thread (a greenlet under the gevent worker) until the
-    returned event is set; None when background pruning is off. A failed round is logged and retried
-    at the next interval."""
+def start_background(store: storage.Store, config: RetentionConfig) -> Callable[[], None] | None:
+    """Prune every ``interval_seconds`` on a daemon thread (a greenlet under the gevent worker); returns
+    the function that stops it (waiting for a round in progress), or None when background pruning is
+    off. A failed round is logged and retried at the next interval."""
     if not config.interval_seconds:
         return None
     stop = threading.Event()
@@ -249,5 +249,11 @@ def start_background(store: storage.Store, config: RetentionConfig) -> threading
             except Exception:
                 log.exception("pruning failed; retried in %g s", config.interval_seconds)
 
-    threading.Thread(target=run, name="receiver-retention", daemon=True).start()
-    return stop
+    thread = threading.Thread(target=run, name="receiver-retention", daemon=True)
+    thread.start()
+
+    def stopped() -> None:
+        stop.set()
+        thread.join()
+
+    return stopped

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -179,3 +180,27 @@ def test_only_one_process_prunes_at_a_time(store: storage.Store) -> None:
         assert retention.prune(store, config).skipped == "another process is pruning"
     assert retention.prune(store, config).skipped is None
 
+
+
+def test_the_background_prunes_until_stopped(store: storage.Store) -> None:
+    old = datetime.now(UTC) - timedelta(days=100)
+    with store.write() as conn:
+        delivery = storage.record_delivery(conn, channel="stock", outcome="rejected", body=b"{}")
+        storage.update_delivery(conn, delivery, received_at=old)
+        storage.record_delivery(conn, channel="stock", outcome="rejected", body=b"[]")
+    stop = retention.start_background(store, RetentionConfig(interval_seconds=0.05))
+    assert stop is not None
+    try:
+        for _ in range(400):  # up to 20 s: the guarantee is that it happens, not how fast
+            if len(kept(store)) == 1 and _count(store) == 1:
+                break
+            threading.Event().wait(0.05)
+        assert _count(store) == 1
+    finally:
+        stop()
+    assert retention.start_background(store, RetentionConfig(interval_seconds=0)) is None
+
+
+def _count(store: storage.Store) -> int:
+    with store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(storage.deliveries)).scalar_one())
