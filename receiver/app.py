@@ -28,7 +28,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Flask:
     and the OpenAPI document of the enabled channels (``/openapi.json``, rendered at ``/docs``)."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = store or Store.from_config(config.storage)
+    store = store or Store.from_config(config.storage, config.deliveries)
     app.extensions["receiver.store"] = store
     app.extensions["receiver.config"] = config
     register_error_handlers(app)

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from . import logs, startup, storage
+from . import logs, retention, startup, storage
 from .channels import CHANNELS
 from .config import Config, load_config, masked
 from .errors import ConfigError, ReceiverError, StorageFailure
@@ -89,7 +89,7 @@ def _store(config: Config) -> storage.Store:
     """The configured store with its schema in place (created when missing); StartupError when it
     cannot be reached."""
     startup.check_storage(config.storage, create_schema=True)
-    return storage.Store.from_config(config.storage)
+    return storage.Store.from_config(config.storage, config.deliveries)
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
@@ -110,7 +110,8 @@ def reapply(store: storage.Store, config: Config, delivery_id: int) -> Receipt:
     if row is None:
         raise NotReapplicable(f"no delivery {delivery_id}")
     if row.raw_body is None:
-        raise NotReapplicable(f"delivery {delivery_id} ({row.outcome}) has no stored body to re-apply")
+        raise NotReapplicable(f"delivery {delivery_id} ({row.outcome}) has no stored body to re-apply: "
+                              "[deliveries] keep_bodies did not keep it, or retention pruned it")
     channel = CHANNELS[row.channel]
     return channel.receive(store, config.section(row.channel), row.raw_body, content_type=row.content_type,
                            reason=f"re-applied from delivery {delivery_id}")
@@ -144,6 +145,55 @@ def cmd_reapply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Remove what [retention] no longer keeps, now, and say how much of each kind went."""
+    config = _config(args)
+    store = _store(config)
+    try:
+        report = retention.prune(store, config.retention, wait=True)
+    finally:
+        store.dispose()
+    for kind in retention.RetentionConfig.KINDS:
+        days = config.retention.days(kind)
+        kept = f"older than {days:g} days" if days else "kept for ever"
+        print(f"{kind}: {report.removed.get(kind, 0)} removed ({kept})")
+    return 0
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    """Send a stored delivery again, byte for byte, to another receiver with its own credentials."""
+    from pathlib import Path
+
+    from . import resend  # the sending side: only this command needs it
+
+    config = _config(args)
+    try:
+        headers = dict(line.split(":", 1) for line in args.header)
+        private_key = Path(args.jwt_private_key).read_text() if args.jwt_private_key else ""
+    except ValueError:
+        print("--header must be 'Name: value'", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"--jwt-private-key: {exc.strerror}: {args.jwt_private_key}", file=sys.stderr)
+        return 2
+    target = resend.Target(
+        args.to, headers={k.strip(): v.strip() for k, v in headers.items()}, s360_auth=args.s360_auth,
+        jwt_secret=args.jwt_secret or "", jwt_private_key=private_key,
+        ca_bundle=False if args.insecure else (args.ca_bundle or True))
+    store = _store(config)
+    try:
+        result = resend.resend(store, args.delivery_id, target)
+    except resend.ResendError as exc:
+        print(f"resend failed: {exc}", file=sys.stderr)
+        return 2 if exc.nothing_to_send else 1
+    finally:
+        store.dispose()
+    print(f"delivery {result.delivery} sent to {result.target}: {result.status} (recorded as resend "
+          f"{result.resend})")
+    print(result.body.decode("utf-8", "replace")[:2000])
+    return 0 if 200 <= result.status < 300 else 1
+
+
 def cmd_consume(args: argparse.Namespace) -> int:
     """Run the ERP AMQP consumer (receiver/amqp.py) until SIGTERM/SIGINT."""
     from . import amqp  # pika is only needed here
@@ -151,7 +201,9 @@ def cmd_consume(args: argparse.Namespace) -> int:
     config = _config(args)
     if not config.erp.amqp_url:
         raise ConfigError("[erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL")
-    code = amqp.consume(config.erp, _store(config))
+    store = _store(config)
+    retention.start_background(store, config.retention)  # pruning, as every served worker does
+    code = amqp.consume(config.erp, store)
     return ExitCode.QUEUES if code == 2 else code  # 2: the queues exist with other arguments
 
 
@@ -237,6 +289,20 @@ def build_parser() -> argparse.ArgumentParser:
                       "a fix of the receiver or its configuration) and print the new answer. The delivery log "
                       "(GET /api/deliveries?outcome=rejected) lists the rejected deliveries and their ids.")
     reapply.add_argument("delivery_id", type=int, metavar="DELIVERY_ID", help="the id of the rejected delivery")
+    resend_cmd = command("resend", cmd_resend, "send a stored delivery again, byte for byte, to another receiver "
+                         "(e.g. staging), with the target's credentials and a fresh token")
+    resend_cmd.add_argument("delivery_id", type=int, metavar="DELIVERY_ID", help="the id of the stored delivery")
+    resend_cmd.add_argument("--to", required=True, metavar="URL", help="the target endpoint's full URL")
+    resend_cmd.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                            help="stock push: a credential header of the target (repeat for each)")
+    resend_cmd.add_argument("--s360-auth", default="none",
+                            help="S-360: none, basic:LOGIN:PASSWORD or api-key:HEADER:KEY")
+    resend_cmd.add_argument("--jwt-secret", help="ServiceMobility: sign a fresh HS256 x-access-token with it")
+    resend_cmd.add_argument("--jwt-private-key", metavar="PEM_FILE",
+                            help="ServiceMobility: sign a fresh RS256/ES256 x-access-token with it")
+    resend_cmd.add_argument("--ca-bundle", metavar="FILE", help="CA file to trust for the target's certificate")
+    resend_cmd.add_argument("--insecure", action="store_true", help="do not verify the target's certificate")
+    command("prune", cmd_prune, "remove what [retention] no longer keeps, now, and print what went per kind")
     write = command("write-contracts", cmd_write_contracts, "write the published JSON Schemas, OpenAPI and "
                     "AsyncAPI documents into a folder")
     write.add_argument("directory", nargs="?", default="docs/contracts", metavar="DIR",

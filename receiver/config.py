@@ -24,7 +24,8 @@ from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from .channels import CHANNELS
 from .errors import ConfigError
-from .storage import StorageConfig, masked_url
+from .retention import RetentionConfig
+from .storage import DeliveriesConfig, StorageConfig, masked_url
 
 __all__ = ["ApiConfig", "Config", "ConfigError", "InspectorConfig", "ServerConfig", "from_mapping", "load_config",
            "masked"]
@@ -116,6 +117,7 @@ class InspectorConfig:
 # section name → its dataclass: the shared sections, then one per channel from the registry.
 SECTIONS: dict[str, type[Any]] = {"server": ServerConfig, "storage": StorageConfig, "api": ApiConfig,
                                   "inspector": InspectorConfig,
+                                  "deliveries": DeliveriesConfig, "retention": RetentionConfig,
                                   **{name: channel.Config for name, channel in CHANNELS.items()}}
 
 
@@ -131,6 +133,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     inspector: InspectorConfig = field(default_factory=InspectorConfig)
+    deliveries: DeliveriesConfig = field(default_factory=DeliveriesConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     channels: Mapping[str, Any] = field(default_factory=_defaults)  # channel name → its section
 
     def __getattr__(self, name: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from . import startup
+from . import retention, startup
 from .app import create_app
 from .config import Config
 from .worker import AccessLog, ReceiverWorker, deferred_handshake_context
@@ -63,6 +63,8 @@ class ReceiverServer(BaseApplication):
     def load(self) -> Any:
         """Runs in each worker, after the fork: build the app, then tune the garbage collector."""
         app = self.app_factory(self.receiver_config)
+        if "receiver.store" in app.extensions:  # pruning in the background ([retention] interval_seconds)
+            retention.start_background(app.extensions["receiver.store"], self.receiver_config.retention)
         # A push allocates hundreds of thousands of short-lived JSON containers; with the default
         # thresholds the collector runs over and over during one request (and over the app's own
         # long-lived objects, which freeze() takes out of its view).

@@ -54,7 +54,8 @@ def text_problem(value: str, max_length: int | None = None) -> str | None:
         return f"Longer than {max_length} characters ({len(value)}), the most this key or indexed field holds."
     return None
 
-# Every delivery on every channel: when, what came of it, why, counts; the raw body of rejected ones.
+# Every delivery on every channel: when, what came of it, why, counts; the raw body of those that
+# ``[deliveries] keep_bodies`` keeps (rejected ones by default).
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -70,7 +71,7 @@ deliveries = sa.Table(
     sa.Column("body_bytes", sa.Integer),
     sa.Column("content_type", sa.String(255)),
     sa.Column("remote_addr", sa.String(64)),
-    sa.Column("raw_body", sa.LargeBinary),  # kept only for rejected deliveries
+    sa.Column("raw_body", sa.LargeBinary),  # kept as [deliveries] keep_bodies says (default: rejected ones)
     sa.Index("ix_deliveries_channel_id", "channel", "id"),
     # The inspector's filters, newest first (keyset on id): by outcome, by status, by time.
     sa.Index("ix_deliveries_outcome_id", "outcome", "id"),
@@ -90,6 +91,20 @@ delivery_details = sa.Table(
     sa.Column("changes", sa.JSON),
 )
 MAX_DETAILED = 200  # problems, keys, diffs: how many of each a delivery's details keep
+
+# Every re-send of a stored delivery to another receiver (``inventory-receiver resend``): when, where
+# (the URL with its password masked), and what came back (the status, or why nothing did).
+resends = sa.Table(
+    "resends",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", Id, nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer),  # None: no answer (see error)
+    sa.Column("error", sa.Text),
+    sa.Index("ix_resends_delivery", "delivery_id"),
+)
 
 # The bodies already applied, per channel: a replayed push is recognised and changes nothing.
 push_digests = sa.Table(
@@ -120,6 +135,30 @@ class StorageConfig:
         if self.url:
             return self.url
         return f"sqlite:///{Path(self.data_dir).resolve() / 'receiver.db'}"
+
+
+KEEP_BODIES = ("rejected", "all", "none")
+
+
+@dataclass(frozen=True)
+class DeliveriesConfig:
+    """``[deliveries]``: what the delivery log keeps of each delivery."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+
+    # Whose raw body is stored with its log entry: "rejected" (so it can be re-applied after a fix),
+    # "all" (also accepted and duplicate deliveries: each can be re-sent elsewhere), "none".
+    keep_bodies: str = "rejected"
+
+    def validate(self) -> None:
+        if self.keep_bodies not in KEEP_BODIES:
+            raise ConfigError(f"[deliveries] keep_bodies must be one of {', '.join(map(repr, KEEP_BODIES))}, "
+                              f"not {self.keep_bodies!r}")
+
+
+def keeps_body(keep_bodies: str, outcome: str) -> bool:
+    """Whether a delivery of this outcome keeps its raw body under this ``keep_bodies`` setting."""
+    return keep_bodies == "all" or (keep_bodies == "rejected" and outcome == "rejected")
 
 
 # Query parameters that carry a credential (libpq's password and sslpassword, tokens and keys).
@@ -155,10 +194,14 @@ class Store:
     """An engine plus the transaction discipline of its backend."""
 
     @classmethod
-    def from_config(cls, config: StorageConfig) -> Store:
-        return cls(config.effective_url, busy_timeout_ms=config.busy_timeout_ms)
+    def from_config(cls, config: StorageConfig, deliveries: DeliveriesConfig | None = None) -> Store:
+        return cls(config.effective_url, busy_timeout_ms=config.busy_timeout_ms,
+                   keep_bodies=(deliveries or DeliveriesConfig()).keep_bodies)
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, keep_bodies: str = "rejected") -> None:
+        if keep_bodies not in KEEP_BODIES:
+            raise ConfigError(f"keep_bodies must be one of {KEEP_BODIES}, not {keep_bodies!r}")
+        self.keep_bodies = keep_bodies
         try:
             self.url = sa.make_url(url)
         except sa.exc.ArgumentError:
@@ -191,7 +234,8 @@ class Store:
         """
         try:
             with self.engine.connect() as conn:
-                conn.execution_options(sqlite_begin="IMMEDIATE")
+                # keep_bodies: read by record_deliveries, whichever channel writes through this store.
+                conn.execution_options(sqlite_begin="IMMEDIATE", keep_bodies=self.keep_bodies)
                 with conn.begin():
                     yield conn
         except sa.exc.DBAPIError as exc:
@@ -303,10 +347,12 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
     """Append deliveries to the log in one statement and return their ids, in order (a batch of AMQP
     messages costs one insert). Each item: ``channel``, ``outcome`` (accepted | duplicate | rejected),
     and optionally ``status``, ``reason``, ``counts``, ``warnings``, ``body`` (its size and SHA-256 are
-    recorded; ``body_sha256`` saves hashing it again), ``keep_body`` (store the raw bytes: rejected
-    deliveries, so they can be re-applied), ``content_type``, ``remote_addr``."""
+    recorded; ``body_sha256`` saves hashing it again), ``content_type``, ``remote_addr``. The raw bytes
+    are stored as the store's ``keep_bodies`` says for the outcome (:func:`keeps_body`; a delivery whose
+    outcome changes later keeps what its first outcome decided)."""
     if not items:
         return []
+    keep_bodies = conn.get_execution_options().get("keep_bodies", "rejected")
     received_at = utcnow()
     rows = [
         {
@@ -321,7 +367,7 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
             "body_bytes": len(item["body"]) if item.get("body") is not None else None,
             "content_type": item.get("content_type"),
             "remote_addr": item.get("remote_addr"),
-            "raw_body": item["body"] if item.get("keep_body") else None,
+            "raw_body": item.get("body") if keeps_body(keep_bodies, item["outcome"]) else None,
         }
         for item in items
     ]

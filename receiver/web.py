@@ -422,8 +422,8 @@ def _logs_rejections(store: storage.Store, channel: str,
             log.exception("%s: the receiver failed on a delivery", channel)
             refusal = InternalError(f"the receiver failed ({type(exc).__name__}); nothing was applied — the "
                                     "receiver's log has the details")
-        # The body is kept only when it was read (within the limit) from an authenticated sender:
-        # strangers cannot fill the store.
+        # The body is kept (as [deliveries] keep_bodies says) only when it was read, within the limit,
+        # from an authenticated sender: strangers cannot fill the store.
         body = None if isinstance(refusal, Unauthenticated) else g.get("raw_body")
         delivery: int | None = None
         not_recorded = ""
@@ -432,7 +432,7 @@ def _logs_rejections(store: storage.Store, channel: str,
                 delivery = storage.record_delivery(
                     conn, channel=channel, outcome="rejected", status=refusal.status,
                     reason=f"{refusal.reason}: {refusal.message}", counts=None,
-                    warnings=None, body=body, keep_body=body is not None,
+                    warnings=None, body=body,
                     content_type=request.content_type, remote_addr=request.remote_addr,
                 )
                 storage.record_details(conn, delivery, headers=shown_headers(),

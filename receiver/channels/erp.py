@@ -461,7 +461,7 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
                                     "content_type": _text(notification.content_type)}
             items.append(item)
             if isinstance(obj, ReceiverError):
-                item |= {"outcome": "rejected", "reason": f"{obj.reason}: {obj.message}", "keep_body": True}
+                item |= {"outcome": "rejected", "reason": f"{obj.reason}: {obj.message}"}
                 continue
             key = (obj.kind.name, obj.id)
             counts["id"] = obj.id
@@ -498,7 +498,7 @@ def record_unstorable(store: storage.Store, notification: Notification, reason: 
     so that it can be looked at and re-published after a fix. Returns its delivery id."""
     with store.write() as conn:
         return storage.record_delivery(
-            conn, channel=NAME, outcome="rejected", reason=reason, body=notification.body, keep_body=True,
+            conn, channel=NAME, outcome="rejected", reason=reason, body=notification.body,
             content_type=_text(notification.content_type),
             counts={"queue": notification.queue, "kind": notification.kind.name,
                     "redelivered": notification.redelivered})
