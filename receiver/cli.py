@@ -55,6 +55,18 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the configured database's schema in place to this release's revision."""
+    config = _config(args)
+    store = storage.Store.from_config(config.storage)
+    before, after = store.create_schema()
+    if before == after:
+        print(f"schema already at revision {after} in {store.describe()}")
+    else:
+        print(f"schema upgraded from revision {before or 'none (empty database)'} to {after} in {store.describe()}")
+    return 0
+
+
 def cmd_reapply(args: argparse.Namespace) -> int:
     """Run a rejected delivery's stored body through its channel again (after a fix)."""
     config = _config(args)
@@ -111,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("check-config", help="print the effective configuration, secrets masked").set_defaults(
         run=cmd_check_config)
-    sub.add_parser("init-db", help="create the tables").set_defaults(run=cmd_init_db)
+    sub.add_parser("init-db", help="create the tables, or upgrade them to this release's schema"
+                   ).set_defaults(run=cmd_init_db)
+    sub.add_parser("migrate", help="upgrade the database's schema in place to this release's revision"
+                   ).set_defaults(run=cmd_migrate)
     reapply = sub.add_parser("reapply", help="re-apply a rejected delivery's stored body")
     reapply.add_argument("delivery_id", type=int)
     reapply.set_defaults(run=cmd_reapply)
