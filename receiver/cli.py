@@ -130,6 +130,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the configured database's schema in place to this release's revision."""
+    config = _config(args)
+    store = storage.Store.from_config(config.storage)
+    before, after = store.create_schema()
+    if before == after:
+        print(f"schema already at revision {after} in {store.describe()}")
+    else:
+        print(f"schema upgraded from revision {before or 'none (empty database)'} to {after} in {store.describe()}")
+    return 0
+
+
 def cmd_reapply(args: argparse.Namespace) -> int:
     """Run a rejected delivery's stored body through its channel again (after a fix)."""
     config = _config(args)
@@ -283,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("consume", cmd_consume, "consume the ERP's AMQP queues into the store (until SIGTERM/SIGINT)",
             description="Consume [erp] customer_queue and subscription_queue from [erp] amqp_url into the store, "
                         "acknowledging each batch after its commit; reconnects with a capped back-off.")
-    command("init-db", cmd_init_db, "create the tables in the configured store (serve and consume also do)")
+    command("init-db", cmd_init_db, "create the tables in the configured store, or upgrade them to this release's "
+            "schema (serve and consume also do)")
+    command("migrate", cmd_migrate, "upgrade the database's schema in place to this release's revision")
     reapply = command("reapply", cmd_reapply, "re-apply a rejected delivery's stored body",
                       description="Run the stored body of a rejected delivery through its channel again (after "
                       "a fix of the receiver or its configuration) and print the new answer. The delivery log "

@@ -258,12 +258,15 @@ class Store:
                                 "applied")
         return StorageFailure(f"storage unavailable ({self.backend}): {_first_line(exc)}")
 
-    def create_schema(self) -> None:
-        """Create missing tables; safe when several receiver instances start at once."""
-        with self.write() as conn:
-            if self.backend == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7411)")  # serialise DDL
-            metadata.create_all(conn)
+    def create_schema(self) -> tuple[str | None, str]:
+        """Create or upgrade the schema to this release's revision (see :mod:`receiver.migrations`);
+        safe when several receiver instances start at once. Returns (revision before, after)."""
+        from .migrations import upgrade
+
+        try:
+            return upgrade(self.engine)
+        except sa.exc.DBAPIError as exc:
+            raise self._classified(exc) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
