@@ -106,6 +106,8 @@ def configure(log_level: str = "info", log_format: str = "text", *, secrets: Ite
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("pika").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.CRITICAL)
+    # Alembic says INFO for each plugin it loads and each revision it checks: shown only when debugging.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
     logging.captureWarnings(True)
 
 

@@ -243,12 +243,14 @@ def endpoints(app: Flask) -> list[str]:
             continue
         methods = ",".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))
         shown = f"{rule.rule}[/]" if f"{rule.rule}/" in paths else rule.rule
-        lines.append(f"{methods:<5} {shown}")
+        part = f"  ({rule.endpoint.split('.')[0]})" if "." in rule.endpoint else ""  # a blueprint's page
+        lines.append(f"{methods:<5} {shown}{part}")
     return lines
 
 
 def push_endpoints(lines: list[str]) -> list[str]:
-    return [line for line in lines if line.startswith("POST")]
+    """The channels' push endpoints among ``lines`` (a blueprint's forms, e.g. the inspector's, are not)."""
+    return [line for line in lines if line.startswith("POST") and not line.endswith(")")]
 
 
 @contextlib.contextmanager
