@@ -63,7 +63,8 @@ class ReceiverServer(BaseApplication):
     def load(self) -> Any:
         """Runs in each worker, after the fork: build the app, then tune the garbage collector."""
         app = self.app_factory(self.receiver_config)
-        if "receiver.store" in app.extensions:  # pruning in the background ([retention] interval_seconds)
+        # Pruning in the background ([retention] interval_seconds), for the receiver's own app.
+        if "receiver.store" in getattr(app, "extensions", {}):
             retention.start_background(app.extensions["receiver.store"], self.receiver_config.retention)
         # A push allocates hundreds of thousands of short-lived JSON containers; with the default
         # thresholds the collector runs over and over during one request (and over the app's own

@@ -190,9 +190,11 @@ def build(config: Config, app_factory: Callable[..., Flask] | None = None) -> Bu
             app = app_factory(config) if app_factory else create_app(config, store=store)
         finally:
             store.dispose()
-    own_store = app.extensions.get("receiver.store")
+    own_store = getattr(app, "extensions", {}).get("receiver.store")
     if isinstance(own_store, Store) and own_store is not store:
         own_store.dispose()
+    if not hasattr(app, "url_map"):  # a WSGI app of the caller's own (e.g. several apps dispatched by path)
+        return Built(["*     (the routes of a WSGI app that is not the receiver's own)"], warnings)
     return Built(endpoints(app), warnings)
 
 
@@ -243,14 +245,15 @@ def endpoints(app: Flask) -> list[str]:
             continue
         methods = ",".join(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}))
         shown = f"{rule.rule}[/]" if f"{rule.rule}/" in paths else rule.rule
-        part = f"  ({rule.endpoint.split('.')[0]})" if "." in rule.endpoint else ""  # a blueprint's page
+        part = f"  ({rule.endpoint.split('.')[0]})" if "." in rule.endpoint else ""  # a blueprint's route
         lines.append(f"{methods:<5} {shown}{part}")
     return lines
 
 
 def push_endpoints(lines: list[str]) -> list[str]:
     """The channels' push endpoints among ``lines`` (a blueprint's forms, e.g. the inspector's, are not)."""
-    return [line for line in lines if line.startswith("POST") and not line.endswith(")")]
+    return [line for line in lines
+            if line.startswith("*") or (line.startswith("POST") and not line.endswith(")"))]
 
 
 @contextlib.contextmanager
