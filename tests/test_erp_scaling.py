@@ -50,7 +50,7 @@ def run_consumers(config: Path, tmp_path: Path, rabbitmq_url: str, queues: dict[
             while any(publisher.declare_passive().values()) and time.monotonic() < deadline:
                 time.sleep(0.2)
         time.sleep(1.0)  # the last batches commit; SIGTERM then stores and acks anything still in hand
-    pattern = re.compile(r"(\d+) message\(s\) stored and acknowledged")
+    pattern = re.compile(r"consumer stopped \(.*?\): (\d+) message\(s\) stored and acknowledged")  # its total
     return [int(match.group(1)) if (match := pattern.search(log.read_text())) else -1 for log in logs]
 
 
