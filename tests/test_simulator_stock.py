@@ -7,7 +7,6 @@ import argparse
 import functools
 import json
 import re
-import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -295,13 +294,12 @@ def test_row_count_out_of_range_is_refused(rows: int) -> None:
         StockGenerator().first_push(rows)
 
 
-def test_a_100k_row_push_builds_quickly() -> None:
-    started = time.perf_counter()
-    push = StockGenerator(seed=1).first_push(100_000)
-    generated = time.perf_counter() - started
-    body = push.to_bytes()
-    assert generated < 2.0
-    assert len(json.loads(body)["data"]["connectorStockId"]) == 100_000
+def test_a_100k_row_push_is_whole_and_distinct() -> None:
+    # How fast it builds is the benchmarks' business (bench/stock.py), not a timed assertion here.
+    body = StockGenerator(seed=1).first_push(100_000).to_bytes()
+    columns = json.loads(body)["data"]
+    assert {len(values) for values in columns.values()} == {100_000}
+    assert len(set(columns["connectorStockId"])) == 100_000
 
 
 # -- malformations --------------------------------------------------------------------------------------
