@@ -98,5 +98,8 @@ def serve(config: Config, app_factory: AppFactory = create_app) -> None:
     if not pushes:
         log.warning("NO CHANNEL IS ENABLED: this receiver accepts no pushes; set enabled = true in [stock], "
                     "[s360] or [servicemobility] (`inventory-receiver init` writes a configuration with all)")
-    log.info("serving %d endpoint(s) on %s:\n  %s", len(built.endpoints), server.bind, "\n  ".join(built.endpoints))
+    # One log line per endpoint: every line of the log keeps the one format (text or JSON).
+    log.info("serving %d endpoint(s) on %s", len(built.endpoints), server.bind)
+    for endpoint in built.endpoints:
+        log.info("endpoint: %s", " ".join(endpoint.split()))
     ReceiverServer(config, app_factory).run()
