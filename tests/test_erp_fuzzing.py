@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from receiver import amqp, storage
 from receiver.channels import erp
 from simulator.erp import CUSTOMER_QUEUE, QUEUES, SUBSCRIPTION_QUEUE, ErpGenerator, encode, malformed_messages
-from tests.conftest import POSTGRES_URL, RABBITMQ_URL, receiver_config, require_service
+from tests.conftest import POSTGRES_URL, RABBITMQ_URL, postgres_schema, receiver_config, require_service
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
 EXAMPLES = 60 if CI else 8  # × 7 to 12 messages each, about three quarters of them poison
@@ -220,17 +221,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    schema = None
+    schemas = ExitStack()  # the PostgreSQL schema of this module's store, dropped at the end
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('erp-fuzz') / 'receiver.db'}"
     else:
-        base = require_service("PostgreSQL", POSTGRES_URL, 5432)
-        schema = f"test_erp_fuzz_{uuid.uuid4().hex[:10]}"
-        engine = sa.create_engine(base)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        engine.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
+        url = schemas.enter_context(postgres_schema(require_service("PostgreSQL", POSTGRES_URL, 5432),
+                                                    "test_erp_fuzz"))
     broker_url = require_service("RabbitMQ", RABBITMQ_URL, 5672)
     prefix = f"test-erp-fuzz-{uuid.uuid4().hex[:10]}"
     section = {"amqp_url": broker_url, "customer_queue": f"{prefix}-customers",
@@ -267,11 +263,7 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         cleanup.exchange_delete(section["dead_letter_exchange"])
         connection.close()
         store.dispose()
-        if schema is not None:
-            engine = sa.create_engine(POSTGRES_URL)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-            engine.dispose()
+        schemas.close()
         print(f"\nERP fuzzing on {rig.backend}: {rig.tally.poison} poison messages dead-lettered, "
               f"{rig.tally.kept} odd but valid ones stored, {rig.tally.after} valid ones right behind them stored")
     assert not thread.is_alive(), "the consumer did not stop"

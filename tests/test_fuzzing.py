@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ import fixtures
 from receiver import create_app
 from receiver.channels import s360, servicemobility, stock
 from receiver.storage import Store
-from tests.conftest import POSTGRES_URL, STOCK_HEADERS, receiver_config, require_service
+from tests.conftest import POSTGRES_URL, STOCK_HEADERS, postgres_schema, receiver_config, require_service
 
 BODIES = 1000 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 60
 FUZZ = settings(max_examples=BODIES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -39,26 +39,16 @@ FUZZ = settings(max_examples=BODIES, deadline=None, suppress_health_check=[Healt
 def app(request: pytest.FixtureRequest,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FlaskClient, Store]]:
     """Every HTTP channel on one store of the backend, tokens not evaluated (the bodies are the point)."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'receiver.db'}"
-    else:
-        base = require_service("PostgreSQL", POSTGRES_URL, 5432)
-        schema = f"test_fuzz_{uuid.uuid4().hex[:10]}"
-        engine = sa.create_engine(base)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        engine.dispose()
-        url = f"{base}?options=-csearch_path%3D{schema}"
-    store = Store(url)
-    store.create_schema()
-    yield create_app(receiver_config(url), store=store).test_client(), store
-    store.dispose()
-    if schema is not None:
-        engine = sa.create_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        engine.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'receiver.db'}"
+        else:
+            url = stack.enter_context(postgres_schema(require_service("PostgreSQL", POSTGRES_URL, 5432),
+                                                      "test_fuzz"))
+        store = Store(url)
+        store.create_schema()
+        yield create_app(receiver_config(url), store=store).test_client(), store
+        store.dispose()
 
 
 # --- what is sent --------------------------------------------------------------------------------------
