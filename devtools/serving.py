@@ -115,12 +115,17 @@ def _receiver_command(config_path: Path, command: str, workdir: Path, log_path: 
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
+
+
+def terminate(process: subprocess.Popen[Any]) -> None:
+    """Stop a command as an operator does: SIGTERM, and a kill when it has not ended after 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_healthy(running: RunningReceiver, timeout: float) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from devtools.serving import free_port
+from devtools.serving import free_port, terminate
 from receiver.startup import ExitCode
 
 BIN = Path(sys.executable).parent
@@ -73,12 +72,7 @@ def serving(config: Path, cwd: Path) -> Iterator[subprocess.Popen[str]]:
     try:
         yield process
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
 
 def sender_env(folder: Path) -> dict[str, str]:
