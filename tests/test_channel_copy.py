@@ -1,8 +1,8 @@
-"""A customer copying one channel takes ``channels/<channel>.py`` plus ``errors.py``, ``storage.py`` and
-``web.py`` (and, for the ERP, its transport ``amqp.py``) — nothing of the other channels. This test does
-exactly that: it copies those files into a package of another name, writes the few lines of app a
-customer would write, serves it with gunicorn over HTTPS (or runs its consumer), and runs the contract
-suite's MUST checks of that channel against it. They must pass."""
+"""A customer copying one channel takes ``channels/<channel>.py`` plus ``errors.py``, ``storage.py``,
+``web.py`` and the ``migrations/`` folder (and, for the ERP, its transport ``amqp.py``) — nothing of the
+other channels' code. This test does exactly that: it copies those files into a package of another
+name, writes the few lines of app a customer would write, serves it with gunicorn over HTTPS (or runs
+its consumer), and runs the contract suite's MUST checks of that channel against it. They must pass."""
 
 from __future__ import annotations
 
@@ -67,10 +67,13 @@ HTTP_CHANNELS = {
 
 
 def copy_channel(folder: Path, channel: str, *extra: str) -> None:
-    """The channel module and the shared modules, nothing else (no ``__init__.py`` even: namespace packages)."""
+    """The channel module, the shared modules and the schema's migrations, nothing else (no
+    ``__init__.py`` even: namespace packages)."""
     (folder / PACKAGE / "channels").mkdir(parents=True)
     for name in (*SHARED, *extra):
         shutil.copy(RECEIVER / name, folder / PACKAGE / name)
+    shutil.copytree(RECEIVER / "migrations", folder / PACKAGE / "migrations",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(RECEIVER / "channels" / f"{channel}.py", folder / PACKAGE / "channels" / f"{channel}.py")
 
 
@@ -130,7 +133,8 @@ def test_a_copied_http_channel_passes_its_must_checks(channel: str, tmp_path: Pa
         must_checks(tmp_path, f"test_{channel}", "--receiver-url", url, "--ca-bundle", str(tls.ca),
                     "--state-probe", f"{url}/api", *options)
     copied = {str(p.relative_to(tmp_path / PACKAGE)) for p in (tmp_path / PACKAGE).rglob("*.py")}
-    assert copied == {*SHARED, f"channels/{channel}.py"}
+    code = {name for name in copied if not name.startswith("migrations/")}
+    assert code == {*SHARED, f"channels/{channel}.py"}
 
 
 def test_the_copied_erp_channel_and_its_consumer_pass_their_must_checks(tmp_path: Path, rabbitmq_url: str,
