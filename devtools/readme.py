@@ -8,7 +8,8 @@ The convention (also stated in an HTML comment at the top of README.md):
   terminal. ```` ```python ```` blocks are run with the environment's ``python``. Other blocks (``text``,
   ``toml``, ``json``, …) are not run.
 - Every command must exit 0, or the code its last line states in a trailing comment ``# exits N``.
-- ``<!-- readme-test: skip REASON -->`` on the line before a block: the block is parsed, not run.
+- ``<!-- readme-test: skip REASON -->`` on the line before a block: the block is parsed, not run. A
+  block that installs something (``pip install``) or runs ``make test`` must be marked so.
 - A command that starts a long-running process (``inventory-receiver … serve`` or ``… consume``) is
   started in the background and waited for until it is ready (``serve``: an HTTP answer at the address
   it logs; ``consume``: it logs that it consumes). It runs until a later block starts the same command
@@ -42,6 +43,9 @@ LONG_RUNNING = re.compile(r"(?:^|\s)(?P<command>serve|consume)(?:\s|$)")
 RECEIVER_COMMAND = re.compile(r"inventory-receiver|python\S*\s+-m\s+\S+")
 LISTENING = re.compile(r"Listening at: (?P<url>https?://\S+)")
 CONSUMING = "erp: consuming"
+# Never run: they would change the environment every test shares, or run this test inside itself.
+REFUSED = {re.compile(r"\bpip3?\s+install\b|-m\s+pip\s+install\b"): "installs into the test run's environment",
+           re.compile(r"\bmake\s+(?:\S+\s+)*test\b"): "runs the test suite, this test included"}
 _FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 
 
@@ -167,7 +171,7 @@ class ReadmeShell:
         self.shell_log = open(logs / "shell.log", "w")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(["bash", "--noprofile", "--norc"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=self.shell_log, text=True, cwd=cwd,
-                                        env=dict(env))
+                                        env=dict(env), start_new_session=True)  # its own process group
         self.running: dict[str, Background] = {}
 
     def _send(self, script: str, command: Command, timeout: float) -> str:
@@ -190,6 +194,10 @@ class ReadmeShell:
         return log
 
     def run(self, command: Command) -> None:
+        for pattern, why in REFUSED.items():
+            if pattern.search(command.text.split("#", 1)[0]):
+                raise ReadmeFailure(command, f"is not run here: it {why}; put a `<!-- readme-test: skip REASON -->` "
+                                    "line before its block")
         if command.background:
             self.start(command)
             return
@@ -197,9 +205,9 @@ class ReadmeShell:
         try:
             code = int(self._send(f"{{ {command.text}\n}} >{log} 2>&1 </dev/null\necho \"rc $?\"", command,
                                   self.timeout))
-        except TimeoutError:
-            self.close()
-            raise ReadmeFailure(command, f"did not finish within {self.timeout:.0f} s", log.read_text()) from None
+        except TimeoutError:  # run() closes the shell, which ends the command
+            raise ReadmeFailure(command, f"did not finish within {self.timeout:.0f} s",
+                                log.read_text(errors="replace")) from None
         if code != command.expected_exit:
             raise ReadmeFailure(command, f"exited {code} (the README expects {command.expected_exit})",
                                 log.read_text(errors="replace"))
@@ -251,7 +259,8 @@ class ReadmeShell:
             self.stop(self.running.popitem()[1])
 
     def close(self) -> None:
-        """Stop whatever still runs (no check), and the shell."""
+        """Stop whatever still runs (no check), and the shell with anything left in its process group
+        (a command that did not finish in time)."""
         for started in self.running.values():
             with suppress(ProcessLookupError):
                 os.kill(started.pid, signal.SIGTERM)
@@ -262,6 +271,8 @@ class ReadmeShell:
             with suppress(ProcessLookupError):
                 os.kill(started.pid, signal.SIGKILL)
         self.running.clear()
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         if self.process.stdin:
             self.process.stdin.close()
         try:
@@ -269,6 +280,8 @@ class ReadmeShell:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         if self.process.stdout:
             self.process.stdout.close()
         self.shell_log.close()

@@ -98,13 +98,13 @@ def test_every_command_block_of_the_readme_runs_as_written(tmp_path: Path, postg
 
 # The runner itself: a README that is wrong fails, naming its line.
 
-def run_text(text: str, tmp_path: Path) -> list[readme.Command]:
+def run_text(text: str, tmp_path: Path, timeout: float = 60) -> list[readme.Command]:
     copy = tmp_path / "clone"
     copy.mkdir(exist_ok=True)
     (copy / ".venv").mkdir(exist_ok=True)
     if not (copy / ".venv" / "bin").exists():
         (copy / ".venv" / "bin").symlink_to(VENV / "bin")
-    return readme.run(text, copy, readme_env(copy), tmp_path / "logs", timeout=60)
+    return readme.run(text, copy, readme_env(copy), tmp_path / "logs", timeout=timeout)
 
 
 @pytest.mark.parametrize(("command", "why"), [
@@ -112,12 +112,23 @@ def run_text(text: str, tmp_path: Path) -> list[readme.Command]:
     ("cat no-such-file.json", "exited 1"),
     (".venv/bin/inventory-receiver --config missing.toml check-config", "exited 3"),
     ("true  # exits 3", "exited 0 (the README expects 3)"),
+    ("pip install .", "is not run here: it installs into the test run's environment"),
+    ("make test", "is not run here: it runs the test suite"),
 ])
 def test_a_wrong_command_fails_naming_its_readme_line(command: str, why: str, tmp_path: Path) -> None:
     text = f"# Title\n\nSome text.\n\n```sh\nX=1\n{command}\necho never\n```\n"
     with pytest.raises(readme.ReadmeFailure) as failure:
         run_text(text, tmp_path)
     assert f"README.md line 7: `{command}` {why}" in str(failure.value)
+
+
+def test_a_command_that_does_not_end_fails_and_is_stopped(tmp_path: Path) -> None:
+    text = "```sh\necho started > started.txt; sleep 127; echo late > late.txt\n```\n"
+    with pytest.raises(readme.ReadmeFailure, match=r"README.md line 2: .* did not finish within 2 s"):
+        run_text(text, tmp_path, timeout=2)
+    time.sleep(0.5)
+    assert (tmp_path / "clone" / "started.txt").exists() and not (tmp_path / "clone" / "late.txt").exists()
+    assert not subprocess.run(["pgrep", "-f", "sleep 127"], capture_output=True).stdout
 
 
 def test_blocks_follow_the_convention(tmp_path: Path) -> None:
