@@ -18,11 +18,6 @@ from .core import Request
 # What leaves a request without an answer: the platforms count these as a failed delivery.
 NO_ANSWER_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
-# A keep-alive connection idle longer than this is not reused. Servers close idle connections (gunicorn
-# after 2 s); a request written just as the server closes gets no answer although the receiver did
-# nothing wrong. A fresh connection after a pause costs one TLS handshake and removes that race.
-MAX_IDLE_SECONDS = 1.0
-
 
 @dataclass(frozen=True)
 class Delivery:
@@ -81,7 +76,6 @@ class Sender:
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
-        self._last_used: dict[int, float] = {}  # id(session) → when its last answer ended
         self._lock = threading.Lock()
         # Passed on every request: a session-wide verify would lose to REQUESTS_CA_BUNDLE.
         self.verify = ca_bundle
@@ -93,37 +87,23 @@ class Sender:
                        path.lstrip("/"))
 
     def _session(self) -> requests.Session:
-        """This thread's session, its idle connections closed when it has been idle too long."""
         if threading.get_ident() == self._owner:
-            session = self.session
-        else:
-            local: requests.Session | None = getattr(self._local, "session", None)
-            if local is None:
-                local = self._local.session = requests.Session()
-                with self._lock:
-                    self._sessions.append(local)
-            session = local
-        last = self._last_used.get(id(session))
-        if last is not None and time.monotonic() - last > MAX_IDLE_SECONDS:
-            for adapter in session.adapters.values():
-                adapter.close()  # the pools' idle connections; the session and its settings stay
+            return self.session
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._sessions.append(session)
         return session
-
-    def _used(self, session: requests.Session) -> None:
-        self._last_used[id(session)] = time.monotonic()
 
     def send(self, request: Request, *, method: str = "POST") -> Delivery:
         url = self.url_for(request.path)
         headers = {**self.extra_headers, **request.headers}
-        session = self._session()
         started = time.perf_counter()
-        try:
-            response = session.request(
-                method, url, data=request.body, headers=headers, timeout=self.timeout, verify=self.verify,
-                allow_redirects=False,  # a platform does not follow a redirect with its POST: 3xx is not 200
-            )
-        finally:
-            self._used(session)
+        response = self._session().request(
+            method, url, data=request.body, headers=headers, timeout=self.timeout, verify=self.verify,
+            allow_redirects=False,  # a platform does not follow a redirect with its POST: 3xx is not 200
+        )
         elapsed = time.perf_counter() - started
         return Delivery(response.status_code, elapsed, dict(response.headers), response.content, url, request, method)
 
@@ -135,17 +115,9 @@ class Sender:
         except NO_ANSWER_ERRORS as exc:
             return NoAnswer(f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None) -> requests.Response:
-        """GET a URL (the state probe, a stored body) over this thread's session."""
-        session = self._session()
-        try:
-            return session.get(url, headers=dict(headers or {}), timeout=self.timeout, verify=self.verify)
-        finally:
-            self._used(session)
-
     def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
         """GET a JSON document (the state probe); returns (status, parsed body or None)."""
-        response = self.get(url, headers)
+        response = self.session.get(url, headers=dict(headers or {}), timeout=self.timeout, verify=self.verify)
         try:
             return response.status_code, response.json()
         except ValueError:

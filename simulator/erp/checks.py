@@ -92,7 +92,8 @@ class ProbeChecker:
                 continue
             same = item.get("body_sha256") == check.sha256
             if not same and not item.get("body_sha256") and item.get("body_kept", True):
-                response = self.sender.get(self.sender.url_for(f"deliveries/{item['id']}/body"), self.headers)
+                response = self.sender.session.get(self.sender.url_for(f"deliveries/{item['id']}/body"),
+                                                   headers=self.headers, timeout=30, verify=self.sender.verify)
                 same = response.status_code == 200 and response.content == check.body
             if same:
                 used.add(item["id"])
