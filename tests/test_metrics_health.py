@@ -272,3 +272,18 @@ def test_the_consumer_is_not_ready_while_it_cannot_reach_the_broker(tmp_path: Pa
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def test_the_first_run_configuration_shows_the_new_settings_where_uncommenting_them_works(tmp_path: Path) -> None:
+    from receiver.config import load_config
+    from receiver.init import init
+
+    init(tmp_path, force=False, bind="127.0.0.1:8443", amqp_url="amqp://guest:guest@127.0.0.1:5672/%2F")
+    path = tmp_path / "receiver.toml"
+    text = path.read_text()
+    for key in ("# migrate_on_start = true", "# connect_timeout = 5", "# health_port = 9101", "[metrics] token"):
+        assert key in text
+    path.write_text(text.replace("# migrate_on_start = true", "migrate_on_start = false")
+                    .replace("# health_port = 9101", "health_port = 9101"))
+    config = load_config(path)
+    assert config.storage.migrate_on_start is False and config.erp.health_port == 9101
