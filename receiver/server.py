@@ -90,7 +90,7 @@ def serve(config: Config, app_factory: AppFactory = create_app) -> None:
     is stopped. Each worker builds its app with ``app_factory``. A failed check raises ConfigError or
     StartupError (one line, an exit code) and nothing is started. The workers' metrics go to
     ``PROMETHEUS_MULTIPROC_DIR``, or to a folder of this run's own, removed when the server stops."""
-    # First: prometheus-client reads the folder when first imported (the app's build imports it).
+    # First of all: prometheus-client reads the variable when it is first imported (in the workers).
     folder = metrics.multiprocess_dir()
     master = os.getpid()
     try:
@@ -105,7 +105,8 @@ def _serve(config: Config, app_factory: AppFactory, folder: metrics.Multiprocess
     tls = startup.check_tls(server)
     startup.check_bind(server.bind)
     built = startup.build_in_child(config, app_factory)  # ConfigError here, not a worker boot loop
-    stored = startup.check_storage(config.storage, create_schema=True)  # or upgrade: [storage] migrate_on_start
+    # Created or upgraded; refused when behind and [storage] migrate_on_start = false.
+    stored = startup.check_storage(config.storage, create_schema=True)
     if server.insecure_http:
         log.warning(
             "serving PLAIN HTTP on %s: the stock-push document requires an SSL-encrypted connection; "
