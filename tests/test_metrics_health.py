@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import sqlalchemy as sa
 from alembic import command
@@ -171,12 +172,18 @@ def test_readyz_turns_503_when_the_schema_is_behind_and_healthz_stays_200(tmp_pa
             assert requests.get(f"{receiver.url}/healthz", timeout=10).status_code == 200  # alive all the same
 
 
-def test_readyz_names_an_unreachable_database() -> None:
-    port = free_port()  # nothing listens there
-    config = from_mapping({"storage": {"url": f"postgresql://postgres@127.0.0.1:{port}/test"}})
-    client = create_app(config).test_client()
-    assert client.get("/healthz").status_code == 200
-    ready = client.get("/readyz")
+@pytest.mark.parametrize("host", ["refuses", "never answers"])
+def test_readyz_names_an_unreachable_database(host: str) -> None:
+    with socket.socket() as silent:  # "never answers": the kernel accepts, nobody ever speaks
+        silent.bind(("127.0.0.1", 0))
+        if host == "never answers":
+            silent.listen(16)
+        port = silent.getsockname()[1]  # "refuses": bound, not listening
+        config = from_mapping({"storage": {"url": f"postgresql://postgres@127.0.0.1:{port}/test",
+                                           "connect_timeout": 2}})
+        client = create_app(config).test_client()
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
     assert ready.status_code == 503
     assert set(ready.get_json()["problems"]) == {"database"}
 
