@@ -35,7 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import pika
 import pika.exceptions
@@ -160,6 +160,30 @@ class Stats:
 Hook = Callable[[], None]
 
 
+class Events(Protocol):
+    """What the consumer reports as it goes, for whoever counts it (``receiver/metrics.py:
+    ConsumerMetrics``); by default nobody does, so the transport needs no metrics library."""
+
+    def redelivered(self, queue: str) -> None:
+        """A message came with the broker's redelivered flag."""
+
+    def settled(self, results: list[tuple[str, str]], seconds: float) -> None:
+        """A batch was settled: (queue, outcome) per message, ``seconds`` after it went to the store."""
+
+    def dead_lettered(self, queue: str) -> None:
+        """A message that could not be stored at all was dead-lettered."""
+
+    def reconnect(self, why: str) -> None:
+        """The connection could not be opened (``connect_failed``) or was lost (``connection_lost``)."""
+
+
+class _Uncounted:
+    def redelivered(self, queue: str) -> None: ...
+    def settled(self, results: list[tuple[str, str]], seconds: float) -> None: ...
+    def dead_lettered(self, queue: str) -> None: ...
+    def reconnect(self, why: str) -> None: ...
+
+
 Deliveries = list[tuple[int, Notification]]  # (delivery tag, message), in delivery order
 
 
@@ -192,7 +216,7 @@ class Consumer:
     """Consumes both ERP queues into the store until :meth:`stop`; reconnects with a capped back-off."""
 
     def __init__(self, config: erp.Config, store: storage.Store, *, before_commit: Hook | None = None,
-                 after_commit: Hook | None = None) -> None:
+                 after_commit: Hook | None = None, events: Events | None = None) -> None:
         if not config.amqp_url:
             raise ValueError("[erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL")
         self.config = config
@@ -204,6 +228,7 @@ class Consumer:
         self.parameters.client_properties = {
             "connection_name": f"inventory-receiver erp consumer ({socket.gethostname()}, pid {os.getpid()})"}
         self.stats = Stats()
+        self.events: Events = events or _Uncounted()
         self.consuming = threading.Event()  # set while consuming (tests and the benchmark wait on it)
         self._stop_reason: str | None = None
         self._batch_wait = config.batch_wait_ms / 1000
@@ -231,6 +256,7 @@ class Consumer:
                     connection = BlockingConnection(self.parameters)
                 except (pika.exceptions.AMQPConnectionError, OSError) as exc:  # OSError: name resolution
                     self._refused(exc)
+                    self.events.reconnect("connect_failed")
                     delay = reconnect.next()
                     log.warning("erp: cannot connect to %s (%s); retrying in %.3g s", url, self._why(exc), delay,
                                 extra={"channel": "erp", "retry_in_s": delay})
@@ -245,6 +271,7 @@ class Consumer:
                 except (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError) as exc:
                     unsettled = self._abandon(session)
                     self._refused(exc)
+                    self.events.reconnect("connection_lost")
                     delay = reconnect.next()
                     log.warning("erp: connection to %s closed (%s); %d unacknowledged message(s) go back to "
                                 "the queue; reconnecting in %.3g s", url, self._why(exc), unsettled, delay,
@@ -282,6 +309,8 @@ class Consumer:
 
     def _on_message(self, session: _Session, queue: str, kind: ObjectKind, _channel: BlockingChannel,
                     method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+        if method.redelivered:
+            self.events.redelivered(queue)
         if not session.pending:
             session.first_pending_at = time.monotonic()
         session.pending.append((method.delivery_tag,
@@ -386,6 +415,9 @@ class Consumer:
             session.channel.basic_ack(last_stored, multiple=True)
         self.stats.acked += stored
         self.stats.batches += 1
+        self.events.settled([(notification.queue, receipt.outcome)
+                             for (_, notification), receipt in zip(batch.deliveries, receipts, strict=True)],
+                            time.perf_counter() - batch.submitted_at)
         if receipts:
             first, last = receipts[0].delivery, receipts[-1].delivery
             log.info("erp: %d message(s) stored and acknowledged, %d dead-lettered (deliveries %s) in %d ms", stored,
@@ -425,6 +457,7 @@ class Consumer:
                       _why(refused).splitlines()[0])
         session.channel.basic_reject(tag, requeue=False)
         self.stats.dead_lettered += 1
+        self.events.dead_lettered(notification.queue)
 
     def _abandon(self, session: _Session | None) -> int:
         """The connection is gone: wait for the store's work in progress (its messages come back as
@@ -514,14 +547,18 @@ def _broker_says(exc: BaseException) -> str:
 
 
 def consume(config: erp.Config, store: storage.Store, *, before_commit: Hook | None = None,
-            after_commit: Hook | None = None) -> int:
+            after_commit: Hook | None = None, events: Events | None = None,
+            started: Callable[[Consumer], None] | None = None) -> int:
     """``inventory-receiver consume``: run the consumer until SIGTERM/SIGINT; 0 on a clean stop,
     :data:`EXIT_TOPOLOGY` when the queues cannot be used, :data:`EXIT_BROKER_REFUSED` when the broker
-    refuses the credentials (one log line says why). The hooks are the :class:`Consumer`'s."""
+    refuses the credentials (one log line says why). The hooks and ``events`` are the :class:`Consumer`'s;
+    ``started`` is called with the consumer before it runs."""
     pika_log = logging.getLogger("pika")
     if pika_log.level == logging.NOTSET:  # receiver.logs.configure sets it: pika only at debug
         pika_log.setLevel(logging.CRITICAL)
-    consumer = Consumer(config, store, before_commit=before_commit, after_commit=after_commit)
+    consumer = Consumer(config, store, before_commit=before_commit, after_commit=after_commit, events=events)
+    if started is not None:  # e.g. the health port, which asks the consumer whether it consumes
+        started(consumer)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         consumer.stop(f"received {signal.Signals(signum).name}")

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from . import api, contracts, inspector, web
+from . import api, contracts, health, inspector, metrics, web
 from .channels import CHANNELS
 from .config import Config
 from .errors import register_error_handlers
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Config, *, store: Store | None = None) -> Flask:
-    """Build the receiver: error envelope, the enabled channels, read API and inspector pages, health check,
-    and the OpenAPI document of the enabled channels (``/openapi.json``, rendered at ``/docs``)."""
+    """Build the receiver: error envelope, the enabled channels, read API and inspector pages, metrics,
+    liveness and readiness, and the OpenAPI document of the enabled channels (``/openapi.json``, rendered
+    at ``/docs``)."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = store or Store.from_config(config.storage, config.deliveries)
@@ -33,6 +34,7 @@ def create_app(config: Config, *, store: Store | None = None) -> Flask:
     app.extensions["receiver.config"] = config
     register_error_handlers(app)
     web.init_app(app, body_timeout=config.server.body_timeout)
+    metrics.init_app(app, config)  # every push counted; /metrics behind its token
 
     read_api = api.blueprint(config.api, store)
     for name, channel in CHANNELS.items():
@@ -46,9 +48,14 @@ def create_app(config: Config, *, store: Store | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> Any:
-        with store.read() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        """Alive: the process answers (the database is not asked; /readyz does)."""
         return jsonify({"status": "ok", "storage": store.backend})
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        """Ready: the database answers and its schema is this release's; 503 naming what is wrong."""
+        body, status = health.readiness(health.database_problems(store), storage=store.backend)
+        return jsonify(body), status
 
     @cache
     def document() -> dict[str, Any]:  # built on first request: most apps in tests never serve it

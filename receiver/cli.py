@@ -93,7 +93,7 @@ def _store(config: Config) -> storage.Store:
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    print(startup.check_storage(_config(args).storage, create_schema=True))
+    print(startup.check_storage(_config(args).storage, create_schema=True, upgrade=True))
     return 0
 
 
@@ -208,15 +208,45 @@ def cmd_resend(args: argparse.Namespace) -> int:
 
 def cmd_consume(args: argparse.Namespace) -> int:
     """Run the ERP AMQP consumer (receiver/amqp.py) until SIGTERM/SIGINT."""
-    from . import amqp  # pika is only needed here
+    from . import amqp, metrics  # pika is only needed here
 
     config = _config(args)
     if not config.erp.amqp_url:
         raise ConfigError("[erp] amqp_url is empty: set it, or RECEIVER_ERP_AMQP_URL")
+    os.environ.pop(metrics.MULTIPROC_ENV, None)  # one process: its metrics are kept in memory, not in serve's files
     store = _store(config)
+    consumers: list[amqp.Consumer] = []
+    port = _health_port(config, store, consumers) if config.erp.health_port else None
     retention.start_background(store, config.retention)  # pruning, as every served worker does
-    code = amqp.consume(config.erp, store)
+    try:
+        code = amqp.consume(config.erp, store, events=metrics.ConsumerMetrics(), started=consumers.append)
+    finally:
+        if port is not None:
+            port.stop()
     return ExitCode.QUEUES if code == 2 else code  # 2: the queues exist with other arguments
+
+
+def _health_port(config: Config, store: storage.Store, consumers: list[Any]) -> Any:
+    """``[erp] health_port``: /healthz, /readyz (consuming, and the database ready) and /metrics."""
+    from . import health, metrics
+
+    erp = config.erp
+    shown = storage.masked_url(erp.amqp_url)
+
+    def problems() -> dict[str, str]:
+        found = {} if consumers and consumers[0].consuming.is_set() else {
+            "broker": f"not consuming from {shown} (connecting, or reconnecting after a lost connection)"}
+        return found | health.database_problems(store)
+
+    try:
+        port = health.HealthServer(erp.health_host, erp.health_port, problems, metrics.scrape(config))
+    except OSError as exc:
+        raise StartupError(f"[erp] health_port {erp.health_port} on {erp.health_host}: cannot listen there "
+                           f"({exc.strerror}): choose another port, or 0 to turn it off",
+                           ExitCode.ADDRESS_IN_USE) from None
+    port.start()
+    log.info("erp: health port http://%s (/healthz, /readyz, /metrics)", port.address)
+    return port
 
 
 def cmd_write_contracts(args: argparse.Namespace) -> int:

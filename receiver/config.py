@@ -27,8 +27,8 @@ from .errors import ConfigError
 from .retention import RetentionConfig
 from .storage import DeliveriesConfig, StorageConfig, masked_url
 
-__all__ = ["ApiConfig", "Config", "ConfigError", "InspectorConfig", "ServerConfig", "from_mapping", "load_config",
-           "masked"]
+__all__ = ["ApiConfig", "Config", "ConfigError", "InspectorConfig", "MetricsConfig", "ServerConfig", "from_mapping",
+           "load_config", "masked"]
 
 ENV_PREFIX = "RECEIVER_"
 # Keys that name a file or a folder: relative values resolve against the configuration file's folder.
@@ -114,9 +114,26 @@ class InspectorConfig:
             raise ConfigError("[inspector] session_hours must be above 0")
 
 
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: Prometheus metrics at ``path`` (receiver/metrics.py), behind a bearer token: ``token``,
+    or the read API's ``[api] token`` when empty; with neither, nothing is served there."""
+
+    SECRETS: ClassVar[tuple[str, ...]] = ("token",)
+
+    enabled: bool = True
+    path: str = "/metrics"
+    # A token of its own lets a Prometheus server scrape without being able to read the API.
+    token: str = ""
+
+    def validate(self) -> None:
+        if not self.path.startswith("/") or self.path == "/":
+            raise ConfigError("[metrics] path must start with '/' and name a path, e.g. /metrics")
+
+
 # section name → its dataclass: the shared sections, then one per channel from the registry.
 SECTIONS: dict[str, type[Any]] = {"server": ServerConfig, "storage": StorageConfig, "api": ApiConfig,
-                                  "inspector": InspectorConfig,
+                                  "inspector": InspectorConfig, "metrics": MetricsConfig,
                                   "deliveries": DeliveriesConfig, "retention": RetentionConfig,
                                   **{name: channel.Config for name, channel in CHANNELS.items()}}
 
@@ -133,6 +150,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     inspector: InspectorConfig = field(default_factory=InspectorConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     deliveries: DeliveriesConfig = field(default_factory=DeliveriesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     channels: Mapping[str, Any] = field(default_factory=_defaults)  # channel name → its section

@@ -139,7 +139,8 @@ def _add_payloads(spec: APISpec, payloads: dict[str, Payload]) -> None:
 # --- OpenAPI ------------------------------------------------------------------------------------------
 
 HEALTH = Operation(
-    "get", "/healthz", "get_health", "Health check", "200 when the receiver and its store answer.",
+    "get", "/healthz", "get_health", "Health check", "200 while the receiver answers (the database is not asked: "
+    "GET /readyz says whether it is reachable and its schema current).",
     {"type": "object", "required": ["status", "storage"],
      "properties": {"status": {"const": "ok"}, "storage": {"type": "string"}}},
     {"status": "ok", "storage": "sqlite"}, ())

@@ -109,6 +109,16 @@ COMMENTS: dict[str, str] = {
 }
 
 
+# Keys left at their default, shown commented after a section's own keys (uncommenting one keeps it there).
+COMMENTED: dict[str, tuple[str, ...]] = {
+    "storage": ("# migrate_on_start = true  # false: serve and consume refuse a database behind this release's "
+                "schema\n#                          (exit code 9): run `inventory-receiver migrate` first",
+                "# connect_timeout = 5      # PostgreSQL: seconds a new connection may take"),
+    "api": ("# GET /metrics (Prometheus) takes this token too; give it one of its own with [metrics] token",),
+    "erp": ("# health_port = 9101  # consume: /healthz, /readyz and /metrics on 127.0.0.1:9101 (default 0: off)",),
+}
+
+
 def receiver_toml(config: Mapping[str, Mapping[str, Any]]) -> str:
     """The configuration file init writes: the sections with what each is for."""
     lines = ["# inventory-receiver configuration for a first run, written by `inventory-receiver init`.",
@@ -124,6 +134,7 @@ def receiver_toml(config: Mapping[str, Mapping[str, Any]]) -> str:
         for key, table in tables.items():
             lines.append(f"[{name}.{key}]")
             lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
+        lines += COMMENTED.get(name, ())
         lines.append("")
     return "\n".join(lines)
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from . import retention, startup
+from . import metrics, retention, startup
 from .app import create_app
 from .config import Config
 from .worker import AccessLog, ReceiverWorker, deferred_handshake_context
@@ -50,6 +51,8 @@ class ReceiverServer(BaseApplication):
             "logger_class": AccessLog,
             "proc_name": "inventory-receiver",
             "control_socket_disable": True,  # no runtime management socket: the kit never uses one
+            # A worker that ended: its live metric values stop counting (receiver/metrics.py).
+            "child_exit": _child_exit,
         }
         if not server.insecure_http:
             options |= {"certfile": server.certfile, "keyfile": server.keyfile,
@@ -77,15 +80,32 @@ class ReceiverServer(BaseApplication):
         return app
 
 
+def _child_exit(_arbiter: Any, worker: Any) -> None:
+    metrics.mark_worker_dead(worker.pid)
+
+
 def serve(config: Config, app_factory: AppFactory = create_app) -> None:
     """Check everything a worker needs before any starts (TLS files, the address, the store, the app each
     worker builds: ``startup.py``), create the schema once, log what is served, then run gunicorn until it
     is stopped. Each worker builds its app with ``app_factory``. A failed check raises ConfigError or
-    StartupError (one line, an exit code) and nothing is started."""
+    StartupError (one line, an exit code) and nothing is started. The workers' metrics go to
+    ``PROMETHEUS_MULTIPROC_DIR``, or to a folder of this run's own, removed when the server stops."""
+    # First of all: prometheus-client reads the variable when it is first imported (in the workers).
+    folder = metrics.multiprocess_dir()
+    master = os.getpid()
+    try:
+        _serve(config, app_factory, folder)
+    finally:
+        if os.getpid() == master:  # a worker leaves gunicorn through here too, with SystemExit
+            folder.remove()
+
+
+def _serve(config: Config, app_factory: AppFactory, folder: metrics.MultiprocessDir) -> None:
     server = config.server
     tls = startup.check_tls(server)
     startup.check_bind(server.bind)
     built = startup.build_in_child(config, app_factory)  # ConfigError here, not a worker boot loop
+    # Created or upgraded; refused when behind and [storage] migrate_on_start = false.
     stored = startup.check_storage(config.storage, create_schema=True)
     if server.insecure_http:
         log.warning(
@@ -102,4 +122,6 @@ def serve(config: Config, app_factory: AppFactory = create_app) -> None:
     log.info("serving %d endpoint(s) on %s", len(built.endpoints), server.bind)
     for endpoint in built.endpoints:
         log.info("endpoint: %s", " ".join(endpoint.split()))
+    log.info("metrics: multiprocess folder %s (%s)", folder.path,
+             "this run's own, removed when it stops" if folder.private else "PROMETHEUS_MULTIPROC_DIR")
     ReceiverServer(config, app_factory).run()

@@ -44,6 +44,7 @@ class ExitCode(IntEnum):
     BROKER_UNREACHABLE = 6  # check-config: no AMQP broker answers (consume waits and retries instead)
     ADDRESS_IN_USE = 7  # serve: cannot listen on [server] bind
     QUEUES = 8  # the broker's queues cannot be used as configured
+    MIGRATIONS = 9  # the database's schema is behind this release's and [storage] migrate_on_start = false
 
 
 EXIT_CODES_HELP = """exit codes:
@@ -56,6 +57,8 @@ EXIT_CODES_HELP = """exit codes:
   6  check-config: no AMQP broker answers at [erp] amqp_url (consume retries instead)
   7  serve: cannot listen on [server] bind (address in use, or not this machine's)
   8  the broker's queues cannot be used as configured
+  9  the database's schema is behind this release's and [storage] migrate_on_start = false:
+     run `inventory-receiver migrate`
 A failure to start is one line on stderr naming the key or file and what to do."""
 
 
@@ -277,11 +280,15 @@ def _captured_warnings() -> Iterator[list[str]]:
 # --- storage ----------------------------------------------------------------------------------------
 
 
-def check_storage(config: StorageConfig, *, create_schema: bool) -> str:
-    """A real connection to the configured store (and, with ``create_schema``, the tables made): a line
-    saying what it is, ConfigError for a URL that cannot be used, StartupError when it cannot be reached.
-    Without ``create_schema`` a SQLite file that does not exist yet is not created, only its folder
-    checked."""
+def check_storage(config: StorageConfig, *, create_schema: bool, upgrade: bool | None = None) -> str:
+    """A real connection to the configured store: a line saying what it is, ConfigError for a URL that
+    cannot be used, StartupError when it cannot be reached (within ``[storage] connect_timeout``).
+
+    With ``create_schema`` the schema is made ready for use: created or upgraded when ``upgrade`` (by
+    default ``[storage] migrate_on_start``) says so, else StartupError (``ExitCode.MIGRATIONS``) when it is
+    not this release's. Without it nothing is changed, and the same refusal is reported; a SQLite file
+    that does not exist yet is not created, only its folder checked."""
+    upgrade = config.migrate_on_start if upgrade is None else upgrade
     url = config.effective_url
     sqlite_file = _sqlite_file(url)
     if not create_schema and sqlite_file is not None and not sqlite_file.exists():
@@ -289,6 +296,8 @@ def check_storage(config: StorageConfig, *, create_schema: bool) -> str:
         if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
             raise StartupError(f"storage: SQLite file {sqlite_file} cannot be created: {folder} is not a folder "
                                "the receiver may write to; fix [storage] data_dir (or url)", ExitCode.STORAGE)
+        if not upgrade:
+            raise _behind(None, _head())
         return f"storage: sqlite {sqlite_file} (created at the first start)"
     try:
         store = Store.from_config(config)
@@ -299,19 +308,50 @@ def check_storage(config: StorageConfig, *, create_schema: bool) -> str:
         raise StartupError(f"storage: cannot create the folder of {masked_url(url)} ({exc.strerror}): fix "
                            "[storage] data_dir (or url)", ExitCode.STORAGE) from None
     try:
-        if create_schema:
-            store.create_schema()
-            state = "tables ready"
+        if create_schema and upgrade:
+            before, after = store.create_schema()
+            state = "tables ready" if before == after else f"schema upgraded from {before or 'none'} to {after}"
         else:
-            with store.read() as conn:
-                present = sa.inspect(conn).has_table("deliveries")
-            state = "tables present" if present else "reachable; tables created at the first start"
+            state = _schema_state(store, refuse=not upgrade)
     except StorageFailure as exc:
         raise StartupError(f"storage: {store.describe()} cannot be used: {_first_line(exc)}; start the database "
                            "or fix [storage] url (RECEIVER_STORAGE_URL)", ExitCode.STORAGE) from None
     finally:
         store.dispose()
     return f"storage: {store.describe()} ({state})"
+
+
+def _head() -> str:
+    from . import migrations
+
+    return migrations.head()
+
+
+def _schema_state(store: Store, *, refuse: bool) -> str:
+    """What the schema is, without changing it; StartupError when it is not this release's and ``refuse``."""
+    from . import migrations
+
+    with store.read() as conn:
+        present = sa.inspect(conn).has_table("deliveries")
+        revision = migrations.current(conn)
+    head = _head()
+    if revision == head:
+        return f"tables present, schema at revision {head}"
+    if refuse:
+        raise _behind(revision if present or revision else None, head, unversioned=present and revision is None)
+    if not present:
+        return "reachable; tables created at the first start"
+    return (f"tables present, schema at revision {revision or 'none (unversioned)'}: serve and consume upgrade it "
+            f"to {head}")
+
+
+def _behind(revision: str | None, head: str, *, unversioned: bool = False) -> StartupError:
+    """The one line of a schema that start-up may not upgrade."""
+    at = "unversioned (the release before versioning)" if unversioned else \
+        f"at revision {revision}" if revision else "empty (no tables)"
+    return StartupError(f"storage: the database's schema is {at}, this release needs revision {head}, and [storage] "
+                        "migrate_on_start = false: run `inventory-receiver migrate` (or set migrate_on_start = true)",
+                        ExitCode.MIGRATIONS)
 
 
 def _sqlite_file(url: str) -> Path | None:

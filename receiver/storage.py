@@ -125,10 +125,18 @@ class StorageConfig:
     url: str = ""
     data_dir: str = "data"
     busy_timeout_ms: int = 30_000
+    # PostgreSQL: seconds to wait for the server to answer a new connection (libpq's connect_timeout;
+    # a connect_timeout in the URL wins). Without one, a host that never answers hangs the caller.
+    connect_timeout: int = 5
+    # serve and consume upgrade a database behind this release's schema; false: they refuse to start and
+    # say to run `inventory-receiver migrate` (for operators who migrate as a step of their own).
+    migrate_on_start: bool = True
 
     def validate(self) -> None:
         if self.busy_timeout_ms < 0:
             raise ConfigError("[storage] busy_timeout_ms must be at least 0")
+        if self.connect_timeout < 2:
+            raise ConfigError("[storage] connect_timeout must be at least 2 seconds (libpq's least)")
 
     @property
     def effective_url(self) -> str:
@@ -196,9 +204,10 @@ class Store:
     @classmethod
     def from_config(cls, config: StorageConfig, deliveries: DeliveriesConfig | None = None) -> Store:
         return cls(config.effective_url, busy_timeout_ms=config.busy_timeout_ms,
-                   keep_bodies=(deliveries or DeliveriesConfig()).keep_bodies)
+                   keep_bodies=(deliveries or DeliveriesConfig()).keep_bodies, connect_timeout=config.connect_timeout)
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, keep_bodies: str = "rejected") -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, keep_bodies: str = "rejected",
+                 connect_timeout: int = 5) -> None:
         if keep_bodies not in KEEP_BODIES:
             raise ConfigError(f"keep_bodies must be one of {KEEP_BODIES}, not {keep_bodies!r}")
         self.keep_bodies = keep_bodies
@@ -213,7 +222,9 @@ class Store:
             self.engine = _sqlite_engine(self.url, busy_timeout_ms)
         elif self.url.get_backend_name() == "postgresql":
             # Positional parameters let bulk writes pass row tuples straight to the driver.
-            self.engine = sa.create_engine(self.url, paramstyle="format", pool_pre_ping=True)
+            connect_args = {} if "connect_timeout" in self.url.query else {"connect_timeout": connect_timeout}
+            self.engine = sa.create_engine(self.url, paramstyle="format", pool_pre_ping=True,
+                                           connect_args=connect_args)
         else:
             raise ConfigError(f"[storage] url {self.describe()!r} is not supported: use sqlite:///FILE or "
                               "postgresql://…")

@@ -364,6 +364,19 @@ def _finite(literal: str) -> float:
 # --- the push endpoint --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PushResult:
+    """What became of the push this request carried, left in ``g.push_result`` for whoever observes
+    requests (receiver/metrics.py counts them)."""
+
+    channel: str
+    outcome: str
+    status: int
+    counts: dict[str, Any] | None
+    refusal: ReceiverError | None
+    seconds: float
+
+
 class Receive(Protocol):
     """A channel's transport-free core: parse, validate and store one body."""
 
@@ -393,6 +406,7 @@ def push_view(endpoint: str, *, channel: str, store: storage.Store, max_body_byt
         receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr)
         _record_headers(store, channel, receipt.delivery)
         duration_ms = _elapsed_ms()
+        g.push_result = PushResult(channel, receipt.outcome, 200, receipt.counts, None, _elapsed_s())
         log.info("%s delivery %s %s (200): %s in %d ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
                  duration_ms, extra={"channel": channel, "delivery": receipt.delivery, "status": 200,
                                      "outcome": receipt.outcome, "duration_ms": duration_ms})
@@ -440,6 +454,7 @@ def _logs_rejections(store: storage.Store, channel: str,
         except ReceiverError as failure:  # the store is down (or refuses even the log line): say so
             not_recorded = f"; it could not be recorded in the delivery log: {failure.message}"
         duration_ms = _elapsed_ms()
+        g.push_result = PushResult(channel, "rejected", refusal.status, None, refusal, _elapsed_s())
         log.log(logging.ERROR if not_recorded else logging.WARNING, "%s delivery %s rejected (%s): %s%s",
                 channel, delivery if delivery is not None else "(not recorded)", refusal.status,
                 rejection_summary(refusal), not_recorded,
@@ -450,9 +465,14 @@ def _logs_rejections(store: storage.Store, channel: str,
     return wrapper
 
 
+def _elapsed_s() -> float:
+    """Seconds since the push view started on this request."""
+    return time.perf_counter() - g.get("started", time.perf_counter())
+
+
 def _elapsed_ms() -> int:
     """Milliseconds since the push view started on this request."""
-    return round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000)
+    return round(_elapsed_s() * 1000)
 
 
 SHOWN_PROBLEMS = 3  # how many problems a rejection's log line names; the delivery log has them all

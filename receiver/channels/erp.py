@@ -69,6 +69,9 @@ class Config:
     # Capped exponential back-off, for reconnecting to the broker and for retrying the store.
     backoff_min_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
+    # `consume` answers /healthz, /readyz and /metrics on this port (0: off), at health_host.
+    health_port: int = 0
+    health_host: str = "127.0.0.1"
 
     def validate(self) -> None:
         if not self.customer_queue or not self.subscription_queue or self.customer_queue == self.subscription_queue:
@@ -82,6 +85,8 @@ class Config:
                               "a batch larger than prefetch would never fill")
         if self.batch_wait_ms < 0 or self.heartbeat_seconds < 1:
             raise ConfigError("[erp] batch_wait_ms must be at least 0 and heartbeat_seconds at least 1")
+        if not 0 <= self.health_port <= 65535:
+            raise ConfigError("[erp] health_port must be between 0 (off) and 65535")
         if not 0 < self.backoff_min_seconds <= self.backoff_max_seconds:
             raise ConfigError("[erp] backoff_min_seconds must be above 0 and at most backoff_max_seconds")
 

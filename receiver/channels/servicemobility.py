@@ -155,9 +155,23 @@ class InvalidLogon(Unauthenticated):
     """401 in the document's words. Why the token was refused goes to the problems and the delivery
     log; the token itself goes nowhere."""
 
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, token_refusal: str) -> None:
         super().__init__("Invalid Logon", problems=[{"path": ["headers", TOKEN_HEADER], "message": why}])
         self.reason = f"invalid token ({why})"
+        self.token_refusal = token_refusal  # one word for the kind of refusal (counted by receiver/metrics.py)
+
+
+# PyJWT's exceptions (the first of an exception's classes found here) → InvalidLogon.token_refusal.
+TOKEN_REFUSALS = {"ExpiredSignatureError": "expired", "ImmatureSignatureError": "not_yet_valid",
+                  "InvalidSignatureError": "signature", "InvalidAudienceError": "audience",
+                  "InvalidIssuerError": "issuer", "MissingRequiredClaimError": "missing_claim",
+                  "InvalidAlgorithmError": "algorithm", "InvalidKeyError": "key", "PyJWKClientError": "key",
+                  "DecodeError": "malformed"}
+
+
+def token_refusal(exc: Exception) -> str:
+    """The kind of a PyJWT refusal, from :data:`TOKEN_REFUSALS`; "invalid" for any other."""
+    return next((TOKEN_REFUSALS[c.__name__] for c in type(exc).__mro__ if c.__name__ in TOKEN_REFUSALS), "invalid")
 
 
 class TokenKeysUnavailable(ReceiverError):
@@ -189,7 +203,7 @@ class TokenCheck:
         if self.key_for is None:
             return None
         if not token:
-            raise InvalidLogon(f"no {TOKEN_HEADER} header")
+            raise InvalidLogon(f"no {TOKEN_HEADER} header", "missing")
         import jwt
 
         try:
@@ -204,11 +218,12 @@ class TokenCheck:
             log.warning("JWKS unavailable: %s", exc)
             raise TokenKeysUnavailable("the signing keys (JWKS) could not be fetched to check the token") from None
         except jwt.PyJWTError as exc:
-            raise InvalidLogon(f"{type(exc).__name__}: {exc}") from None
+            raise InvalidLogon(f"{type(exc).__name__}: {exc}", token_refusal(exc)) from None
         # RFC 7519 §2: a NumericDate is a JSON number; PyJWT also takes a numeric string ("1700000000").
         wrong = [name for name in TIME_CLAIMS if name in claims and type(claims[name]) not in (int, float)]
         if wrong:
-            raise InvalidLogon(f"the {', '.join(wrong)} claim must be a JSON number (RFC 7519 NumericDate)")
+            raise InvalidLogon(f"the {', '.join(wrong)} claim must be a JSON number (RFC 7519 NumericDate)",
+                               "claim_type")
         return claims
 
 
