@@ -42,16 +42,19 @@ def free_port() -> int:
 
 
 def write_toml(path: Path, config: Mapping[str, Mapping[str, Any]]) -> Path:
-    """A TOML file of sections of scalars and one level of sub-tables (all the receiver needs)."""
+    """A TOML file of sections of scalars, arrays and sub-tables (nested as deep as they go)."""
     lines: list[str] = []
-    for section, values in config.items():
-        lines.append(f"[{section}]")
+
+    def table(name: str, values: Mapping[str, Any]) -> None:
+        lines.append(f"[{name}]")
         tables = {k: v for k, v in values.items() if isinstance(v, Mapping)}
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items() if key not in tables]
-        for key, table in tables.items():
-            lines.append(f"[{section}.{key}]")
-            lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
+        lines.extend(f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items() if key not in tables)
         lines.append("")
+        for key, sub in tables.items():
+            table(f"{name}.{json.dumps(key)}", sub)
+
+    for section, values in config.items():
+        table(section, values)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

@@ -65,11 +65,12 @@ csrf = CSRFProtect()
 
 @dataclass(frozen=True)
 class Field:
-    """A form field an action asks for (e.g. a target URL)."""
+    """A form field an action asks for: free text, or one of ``choices(config)`` (a drop-down)."""
 
     name: str
     label: str
     placeholder: str = ""
+    choices: Callable[[Config], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,14 @@ class Done:
 
 @dataclass(frozen=True)
 class DeliveryAction:
-    """A button on a delivery's page: shown when ``applies(delivery row)``; ``run`` gets the store, the
-    configuration, the row and the submitted form, and says what it did. Every action is a POST with
-    the CSRF token; it runs only for a logged-in operator."""
+    """A button on a delivery's page: shown when ``applies(delivery row, configuration)``; ``run`` gets the
+    store, the configuration, the row and the submitted form, and says what it did. Every action is a POST
+    with the CSRF token; it runs only for a logged-in operator."""
 
     name: str
     label: str
     explanation: str
-    applies: Callable[[Any], bool]
+    applies: Callable[[Any, Config], bool]
     run: Callable[[storage.Store, Config, Any, dict[str, str]], Done]
     fields: tuple[Field, ...] = ()
 
@@ -107,13 +108,58 @@ def _run_reapply(store: storage.Store, config: Config, row: Any, _form: dict[str
                 f"{json.dumps(receipt.counts)}.", ok=True, delivery=receipt.delivery)
 
 
+def _run_resend(store: storage.Store, config: Config, row: Any, form: dict[str, str]) -> Done:
+    from . import resend  # the sending side (it builds the platforms' headers): only this action needs it
+
+    settings = config.inspector.resend_targets.get(form.get("target", ""))
+    if settings is None:
+        return Done(f"No resend target {form.get('target', '')[:40]!r} in [inspector.resend_targets]: "
+                    "nothing was sent.", ok=False)
+    try:
+        target = _resend_target(settings)
+    except OSError as exc:
+        return Done(f"jwt_private_key of {form['target']!r}: {exc.strerror}. Nothing was sent.", ok=False)
+    try:
+        result = resend.resend(store, row.id, target)
+    except resend.ResendError as exc:
+        return Done(f"Resend to {form['target']!r} failed: {exc}.", ok=False)
+    return Done(f"Sent to {form['target']!r} ({result.target}): it answered {result.status}; recorded as "
+                f"resend {result.resend}.", ok=200 <= result.status < 300)
+
+
+def _resend_target(settings: dict[str, Any]) -> Any:
+    """A configured ``[inspector.resend_targets.NAME]`` as :class:`receiver.resend.Target`."""
+    from pathlib import Path
+
+    from .resend import Target
+
+    key_file = settings.get("jwt_private_key") or ""
+    ca_bundle: str | bool = False if settings.get("insecure") else (settings.get("ca_bundle") or True)
+    return Target(str(settings["url"]), headers=dict(settings.get("headers") or {}),
+                  s360_auth=str(settings.get("s360_auth") or "none"), jwt_secret=str(settings.get("jwt_secret") or ""),
+                  jwt_private_key=Path(key_file).read_text() if key_file else "", ca_bundle=ca_bundle,
+                  timeout=30.0)
+
+
+def _target_names(config: Config) -> list[str]:
+    return sorted(config.inspector.resend_targets)
+
+
 DELIVERY_ACTIONS: list[DeliveryAction] = [
     DeliveryAction(
         "reapply", "Re-apply", "Run the stored body through its channel again (after a fix), as "
         "`inventory-receiver reapply` does; it is recorded as a new delivery.",
         # ERP messages are re-applied from their dead-letter queue, the AMQP way.
-        applies=lambda row: row.outcome == "rejected" and bool(row.body_kept) and row.channel != erp.NAME,
+        applies=lambda row, _config: row.outcome == "rejected" and bool(row.body_kept) and row.channel != erp.NAME,
         run=_run_reapply),
+    DeliveryAction(
+        "resend", "Resend", "Send the stored body, byte for byte, to a receiver named in "
+        "[inspector.resend_targets] with that target's credentials, as `inventory-receiver resend` does; "
+        "every attempt is listed below.",
+        # ERP messages came over AMQP; resend sends HTTP pushes only.
+        applies=lambda row, config: bool(row.body_kept) and row.channel != erp.NAME
+        and bool(config.inspector.resend_targets),
+        run=_run_resend, fields=(Field("target", "to", choices=_target_names),)),
 ]
 
 
@@ -236,12 +282,14 @@ def blueprint(config: Config, store: storage.Store) -> Blueprint:
                 abort(404, description=f"No delivery {delivery_id} in the log.")
             details = storage.get_details(conn, delivery_id)
             changes = _changes(conn, row, details)
+            resent = list(conn.execute(sa.select(storage.resends).where(storage.resends.c.delivery_id == delivery_id)
+                                       .order_by(storage.resends.c.id.desc()).limit(100)))
         problems = list((details.problems if details is not None else None) or [])
         body = _body_view(store, row, problems)
-        actions = [action for action in DELIVERY_ACTIONS if action.applies(row)]
+        actions = [action for action in DELIVERY_ACTIONS if action.applies(row, config)]
         return _page("delivery.html", 200, row=row, headers=(details.headers if details is not None else None) or [],
                      problems=problems, changes=changes, body=body, actions=actions,
-                     warnings=row.warnings or [])
+                     warnings=row.warnings or [], resends=resent, config=config)
 
     @pages.post("/deliveries/<int:delivery_id>/<action_name>")
     def act(delivery_id: int, action_name: str) -> Any:
@@ -252,7 +300,7 @@ def blueprint(config: Config, store: storage.Store) -> Blueprint:
             row = _delivery_row(conn, delivery_id)
         if row is None:
             abort(404, description=f"No delivery {delivery_id} in the log.")
-        if not action.applies(row):
+        if not action.applies(row, config):
             flash(f"{action.label} does not apply to delivery {delivery_id}: nothing was done.", "error")
             return redirect(url_for("inspector.delivery", delivery_id=delivery_id))
         done = action.run(store, config, row, {f.name: request.form.get(f.name, "") for f in action.fields})
