@@ -617,6 +617,8 @@ class _Slices:
         self.conn, self.delivery_id, self.offset = conn, delivery_id, 0
 
     def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson reads 0 bytes first, to tell bytes from text: that must not consume anything
+            return b""
         piece = storage.read_body_slice(self.conn, self.delivery_id, self.offset, size if size > 0 else 1 << 20)
         self.offset += len(piece)
         return piece

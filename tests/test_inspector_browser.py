@@ -1,5 +1,5 @@
 """The inspector in a real browser: Debian's chromium driven by Playwright, against the real receiver
-(``inventory-receiver serve``, HTTPS) on its own SQLite store.
+(``inventory-receiver serve``, HTTPS), every test on a SQLite store and again on a PostgreSQL schema of its own.
 
 Nothing is downloaded: the system browser is launched by its path. Without it the tests skip on a
 developer's machine (``apt-get install chromium``) and fail in CI. Each page is saved as a screenshot
@@ -21,6 +21,7 @@ import fixtures
 from devtools.serving import RunningReceiver, make_tls, running_receiver
 from receiver import storage
 from receiver.channels import erp
+from tests.conftest import postgres_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "inspector-test-token"
@@ -56,8 +57,8 @@ def stock_row(n: int, **fields: Any) -> dict[str, Any]:
 class Seeded:
     """The receiver and the deliveries the tests look at."""
 
-    def __init__(self, receiver: RunningReceiver, db: Path, staging: RunningReceiver) -> None:
-        self.receiver, self.db, self.staging = receiver, db, staging
+    def __init__(self, receiver: RunningReceiver, staging: RunningReceiver) -> None:
+        self.receiver, self.staging = receiver, staging
         self.ids: dict[str, int] = {}
 
     def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
@@ -70,27 +71,36 @@ class Seeded:
                             headers={"Authorization": f"Bearer {TOKEN}"})
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The inspected receiver's store: a SQLite file, or a PostgreSQL schema of its own."""
     _require_chromium()
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('inspector-sqlite') / 'receiver.db'}"
+        return
+    with postgres_schema(request.getfixturevalue("postgres_url"), "inspector") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Iterator[Seeded]:
     workdir = tmp_path_factory.mktemp("inspector-receiver")
-    db = workdir / "receiver.db"
     # A second receiver (say, staging) with credentials of its own, the one resend target configured.
     staging_dir = workdir / "staging"
     staging_tls = make_tls(staging_dir / "tls")
     staging_config = {"storage": {"url": f"sqlite:///{staging_dir / 'staging.db'}"}, "api": {"token": TOKEN},
                       "stock": {"enabled": True, "credential_headers": STAGING_HEADERS}}
-    store = storage.Store(f"sqlite:///{db}")
+    store = storage.Store(store_url)
     store.create_schema()
     with running_receiver(staging_config, staging_dir, tls=staging_tls) as staging:
-        config = {"storage": {"url": f"sqlite:///{db}"}, "api": {"token": TOKEN},
+        config = {"storage": {"url": store_url}, "api": {"token": TOKEN},
                   "inspector": {"resend_targets": {"staging": {"url": staging.url + "/stock-push",
                                                                "headers": STAGING_HEADERS,
                                                                "ca_bundle": str(staging_tls.ca)}}},
                   "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}, "s360": {"enabled": True},
                   "servicemobility": {"enabled": True}, "erp": {"enabled": True}}
         with running_receiver(config, workdir, tls=make_tls(workdir / "tls")) as receiver:
-            yield _seed(Seeded(receiver, db, staging), store)
+            yield _seed(Seeded(receiver, staging), store)
 
 
 def _seed(seeded: Seeded, store: storage.Store) -> Seeded:
@@ -139,8 +149,8 @@ def _seed(seeded: Seeded, store: storage.Store) -> Seeded:
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("inspector-screenshots")
+def screenshots(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Path:
+    folder = tmp_path_factory.mktemp(f"inspector-screenshots-{store_url.split(':')[0].split('+')[0]}")
     print(f"screenshots in {folder}")
     return folder
 
