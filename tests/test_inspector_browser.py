@@ -27,7 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "inspector-test-token"
 STOCK_HEADERS = {"X-Stock-User": "acme-mro", "X-Stock-Key": "s3cret-stock-key"}
 STAGING_HEADERS = {"X-Stock-User": "staging", "X-Stock-Key": "staging-stock-key"}
-VIEWPORT = {"width": 1366, "height": 860}
+VIEWPORT = {"width": 1366, "height": 768}
 
 
 def _require_chromium() -> None:
@@ -183,6 +183,9 @@ def shot(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
     assert not overflow, f"{name}: the page is wider than a 1366 px window"
+    spilled = page.evaluate("""[...document.querySelectorAll('main td, main th')]
+        .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.innerText.slice(0, 40))""")
+    assert not spilled, f"{name}: table cells whose text runs out of them: {spilled}"
 
 
 def test_login_with_the_token_and_nothing_without_it(page: Any, seeded: Seeded, screenshots: Path) -> None:
