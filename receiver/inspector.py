@@ -229,6 +229,12 @@ def blueprint(config: Config, store: storage.Store) -> Blueprint:
     def _http_error(exc: HTTPException) -> Any:
         return _page("error.html", exc.code or 500, title=exc.name, message=exc.description or "")
 
+    @pages.app_template_filter("shown_json")
+    def _shown_json(value: Any, indent: int | None = None) -> str:
+        """JSON for a person to read: Turkish, German… text as it is, not as \\u escapes (Jinja escapes
+        the result for HTML like any text)."""
+        return json.dumps(value, ensure_ascii=False, indent=indent)
+
     @pages.context_processor
     def _shared() -> dict[str, Any]:
         return {"channels": sorted(enabled), "logged_in": "login" in session, "utc": _shown_time,

@@ -395,7 +395,7 @@ def test_current_state_pages(page: Any, seeded: Seeded, screenshots: Path) -> No
     assert customers.count() == 1 and "Passive" in customers.first.inner_text()
     shot(page, screenshots, "17-erp-customers")
     customers.first.locator("a").first.click()
-    assert '"Passive"' in page.inner_text("pre.raw")
+    assert '"Passive"' in page.inner_text("pre.raw") and '"Türkiye"' in page.inner_text("pre.raw")
     assert page.locator("div.subscription").count() == 1
     assert page.locator("div.subscription tbody tr.bad").count() == 4
     shot(page, screenshots, "18-erp-customer")
