@@ -45,16 +45,18 @@ def write_toml(path: Path, config: Mapping[str, Mapping[str, Any]]) -> Path:
     """A TOML file of sections of scalars, arrays and sub-tables (nested as deep as they go)."""
     lines: list[str] = []
 
-    def table(name: str, values: Mapping[str, Any]) -> None:
+    def table(name: str, values: Mapping[str, Any], depth: int) -> None:
         lines.append(f"[{name}]")
         tables = {k: v for k, v in values.items() if isinstance(v, Mapping)}
-        lines.extend(f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items() if key not in tables)
+        # A section's own keys bare (tests edit the text: `log_format = "json"`), a sub-table's quoted.
+        lines.extend(f"{key if depth == 0 else json.dumps(key)} = {json.dumps(value)}"
+                     for key, value in values.items() if key not in tables)
         lines.append("")
         for key, sub in tables.items():
-            table(f"{name}.{json.dumps(key)}", sub)
+            table(f"{name}.{key if depth == 0 else json.dumps(key)}", sub, depth + 1)
 
     for section, values in config.items():
-        table(section, values)
+        table(section, values, 0)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
