@@ -1,5 +1,7 @@
 """The inspector with a large log: the delivery list's answer time with 1,000,000 deliveries stored (goal:
-under 100 ms), and the peak memory of opening a 100,000-row stock push against its body's size.
+under 100 ms), and the time and peak memory of opening pages of a 100,000-row stock push's body, against
+the first page's (its page map is recorded the first time a page past the first is asked for; a deep page
+then reads from its own offset, not from the start).
 
 ``python -m bench.inspector [--deliveries N]``; SQLite in a temporary folder, the real app's pages.
 """
@@ -7,6 +9,7 @@ under 100 ms), and the peak memory of opening a 100,000-row stock push against i
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sqlite3
@@ -19,6 +22,7 @@ from pathlib import Path
 from bench.common import add_common_arguments
 from receiver import create_app, storage
 from receiver.config import from_mapping
+from receiver.inspector import BODY_LINES, body_stream, json_lines, page_map
 
 TOKEN = "bench-token"
 BASE = "https://localhost"
@@ -87,15 +91,35 @@ def main(argv: list[str] | None = None) -> int:
         body_bytes = len(big_push(args.rows))
         delivery = client.get("/api/deliveries?outcome=rejected&limit=1",
                               headers={"Authorization": f"Bearer {TOKEN}"}).get_json()["items"][0]["id"]
-        for label, query in [("first page", ""), ("page of row 50,000", '?at=["data","pn",50000]')]:
-            tracemalloc.start()
+        middle = args.rows // 2
+        deep = (6 * args.rows) // BODY_LINES - 2  # a page near the end of the pretty-printed body (6 columns)
+        t = time.perf_counter()  # the baseline: page ``deep`` read from the body's start, as without a map
+        with body_stream(store, delivery) as stream:
+            for _ in itertools.islice(json_lines(stream), deep * BODY_LINES, (deep + 1) * BODY_LINES):
+                pass
+        from_start = time.perf_counter() - t
+        print(f"open a {args.rows:,}-row delivery, page {deep + 1:,} parsed from the start (no page map): "
+              f"{from_start * 1000:.0f} ms")
+        first_page = 0.0
+        for label, query in [("first page", ""), ("page map, recorded (first deep page)", f"?page={deep}"),
+                             (f"page {deep + 1:,}", f"?page={deep}"), (f"page {deep // 2 + 1:,}", f"?page={deep // 2}"),
+                             (f"page of row {middle:,}", f'?at=["data","pn",{middle}]'),
+                             (f"page of row {middle:,} of the last column", f'?at=["data","dbAction",{middle}]')]:
             t = time.perf_counter()
             page = client.get(f"/inspect/deliveries/{delivery}{query}", base_url=BASE)
             took = time.perf_counter() - t
+            assert page.status_code == 200 and 'class="lines"' in page.text, page.text[:300]
+            tracemalloc.start()  # the same page again, for its memory (tracing slows it down: not timed)
+            if "recorded" in label:
+                with body_stream(store, delivery) as stream:
+                    page_map(stream, BODY_LINES)
+            else:
+                client.get(f"/inspect/deliveries/{delivery}{query}", base_url=BASE)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            assert page.status_code == 200
-            print(f"open a {args.rows:,}-row delivery, {label}: {took * 1000:.0f} ms, peak Python memory "
+            first_page = first_page or took
+            print(f"open a {args.rows:,}-row delivery, {label}: {took * 1000:.0f} ms ({took / first_page:.1f}× the "
+                  f"first page, {took / from_start:.2f}× parsing from the start), peak Python memory "
                   f"{peak / 2**20:.1f} MiB for a {body_bytes / 2**20:.1f} MiB body ({peak / body_bytes:.2f}×)")
         store.dispose()
     return 0

@@ -42,16 +42,21 @@ def free_port() -> int:
 
 
 def write_toml(path: Path, config: Mapping[str, Mapping[str, Any]]) -> Path:
-    """A TOML file of sections of scalars and one level of sub-tables (all the receiver needs)."""
+    """A TOML file of sections of scalars, arrays and sub-tables (nested as deep as they go)."""
     lines: list[str] = []
-    for section, values in config.items():
-        lines.append(f"[{section}]")
+
+    def table(name: str, values: Mapping[str, Any], depth: int) -> None:
+        lines.append(f"[{name}]")
         tables = {k: v for k, v in values.items() if isinstance(v, Mapping)}
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items() if key not in tables]
-        for key, table in tables.items():
-            lines.append(f"[{section}.{key}]")
-            lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
+        # A section's own keys bare (tests edit the text: `log_format = "json"`), a sub-table's quoted.
+        lines.extend(f"{key if depth == 0 else json.dumps(key)} = {json.dumps(value)}"
+                     for key, value in values.items() if key not in tables)
         lines.append("")
+        for key, sub in tables.items():
+            table(f"{name}.{key if depth == 0 else json.dumps(key)}", sub, depth + 1)
+
+    for section, values in config.items():
+        table(section, values, 0)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

@@ -99,19 +99,37 @@ class InspectorConfig:
     """``[inspector]``: the operator's pages (receiver/inspector.py), behind the read API's token: mounted
     only when ``[api] token`` is set."""
 
-    SECRETS: ClassVar[tuple[str, ...]] = ("session_secret",)
+    SECRETS: ClassVar[tuple[str, ...]] = ("session_secret", "resend_targets")
+    # The keys of one ``[inspector.resend_targets.NAME]`` table (see receiver/resend.py's Target).
+    TARGET_KEYS: ClassVar[tuple[str, ...]] = ("url", "headers", "s360_auth", "jwt_secret", "jwt_private_key",
+                                              "ca_bundle", "insecure")
 
     enabled: bool = True
     prefix: str = "/inspect"
     # Signs the session cookie; empty: derived from [api] token (changing the token ends every session).
     session_secret: str = ""
     session_hours: float = 8.0
+    # Where the "Resend to" form may send a delivery: name → the target and its credentials. Only these:
+    # the form offers their names, never a URL typed in the page (no requests to wherever the page says).
+    resend_targets: dict[str, dict[str, str | bool | dict[str, str]]] = field(default_factory=dict)
 
     def validate(self) -> None:
         if not self.prefix.startswith("/") or self.prefix == "/":
             raise ConfigError("[inspector] prefix must start with '/' and name a path, e.g. /inspect")
         if self.session_hours <= 0:
             raise ConfigError("[inspector] session_hours must be above 0")
+        for name, target in self.resend_targets.items():
+            where = f"[inspector.resend_targets.{name}]"
+            unknown = set(target) - set(self.TARGET_KEYS)
+            if unknown:
+                raise ConfigError(f"{where} has unknown key(s) {sorted(unknown)}; known: {list(self.TARGET_KEYS)}")
+            url = target.get("url")
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise ConfigError(f"{where} url must be the target endpoint's full http(s) URL")
+            kinds = {"headers": dict, "insecure": bool}
+            for key in self.TARGET_KEYS[1:]:
+                if key in target and not isinstance(target[key], kinds.get(key, str)):
+                    raise ConfigError(f"{where} {key} must be a {kinds.get(key, str).__name__}")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ changes anything carries a CSRF token (Flask-WTF). No front-end build: Jinja tem
 and JS file in the package; the pages work without JavaScript, which only adds the live list.
 
 Bodies are never loaded whole: a kept body is streamed from the database (SQLite's incremental blob
-I/O, PostgreSQL ``substr`` slices) through ijson, and only the lines of the page asked for are kept.
+I/O, PostgreSQL ``substr`` slices) through ijson, and only the lines of the page asked for are kept. A
+page past the first starts at its own byte offset, from the body's page map (recorded once, the first
+time it is paged), instead of parsing everything before it.
 
 Actions on one delivery are entries of :data:`DELIVERY_ACTIONS` (re-apply is the first): adding one is
 adding an entry, with its form fields; the page shows those that apply to the delivery.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +58,7 @@ LIVE_ROWS = 100  # new deliveries one poll brings at most
 BODY_LINES = 400  # lines of a body per page
 RAW_BYTES = 32 * 1024  # bytes per page of a body that is not JSON
 VALUE_CHARS = 300  # a longer string value is cut on screen
+MAX_ANCHORS = 20_000  # containers whose start line a body's page map keeps (to find a path's page)
 OUTCOMES = ("accepted", "duplicate", "rejected")
 
 csrf = CSRFProtect()
@@ -65,11 +69,12 @@ csrf = CSRFProtect()
 
 @dataclass(frozen=True)
 class Field:
-    """A form field an action asks for (e.g. a target URL)."""
+    """A form field an action asks for: free text, or one of ``choices(config)`` (a drop-down)."""
 
     name: str
     label: str
     placeholder: str = ""
+    choices: Callable[[Config], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,14 +88,14 @@ class Done:
 
 @dataclass(frozen=True)
 class DeliveryAction:
-    """A button on a delivery's page: shown when ``applies(delivery row)``; ``run`` gets the store, the
-    configuration, the row and the submitted form, and says what it did. Every action is a POST with
-    the CSRF token; it runs only for a logged-in operator."""
+    """A button on a delivery's page: shown when ``applies(delivery row, configuration)``; ``run`` gets the
+    store, the configuration, the row and the submitted form, and says what it did. Every action is a POST
+    with the CSRF token; it runs only for a logged-in operator."""
 
     name: str
     label: str
     explanation: str
-    applies: Callable[[Any], bool]
+    applies: Callable[[Any, Config], bool]
     run: Callable[[storage.Store, Config, Any, dict[str, str]], Done]
     fields: tuple[Field, ...] = ()
 
@@ -107,13 +112,58 @@ def _run_reapply(store: storage.Store, config: Config, row: Any, _form: dict[str
                 f"{json.dumps(receipt.counts)}.", ok=True, delivery=receipt.delivery)
 
 
+def _run_resend(store: storage.Store, config: Config, row: Any, form: dict[str, str]) -> Done:
+    from . import resend  # the sending side (it builds the platforms' headers): only this action needs it
+
+    settings = config.inspector.resend_targets.get(form.get("target", ""))
+    if settings is None:
+        return Done(f"No resend target {form.get('target', '')[:40]!r} in [inspector.resend_targets]: "
+                    "nothing was sent.", ok=False)
+    try:
+        target = _resend_target(settings)
+    except OSError as exc:
+        return Done(f"jwt_private_key of {form['target']!r}: {exc.strerror}. Nothing was sent.", ok=False)
+    try:
+        result = resend.resend(store, row.id, target)
+    except resend.ResendError as exc:
+        return Done(f"Resend to {form['target']!r} failed: {exc}.", ok=False)
+    return Done(f"Sent to {form['target']!r} ({result.target}): it answered {result.status}; recorded as "
+                f"resend {result.resend}.", ok=200 <= result.status < 300)
+
+
+def _resend_target(settings: dict[str, Any]) -> Any:
+    """A configured ``[inspector.resend_targets.NAME]`` as :class:`receiver.resend.Target`."""
+    from pathlib import Path
+
+    from .resend import Target
+
+    key_file = settings.get("jwt_private_key") or ""
+    ca_bundle: str | bool = False if settings.get("insecure") else (settings.get("ca_bundle") or True)
+    return Target(str(settings["url"]), headers=dict(settings.get("headers") or {}),
+                  s360_auth=str(settings.get("s360_auth") or "none"), jwt_secret=str(settings.get("jwt_secret") or ""),
+                  jwt_private_key=Path(key_file).read_text() if key_file else "", ca_bundle=ca_bundle,
+                  timeout=30.0)
+
+
+def _target_names(config: Config) -> list[str]:
+    return sorted(config.inspector.resend_targets)
+
+
 DELIVERY_ACTIONS: list[DeliveryAction] = [
     DeliveryAction(
         "reapply", "Re-apply", "Run the stored body through its channel again (after a fix), as "
         "`inventory-receiver reapply` does; it is recorded as a new delivery.",
         # ERP messages are re-applied from their dead-letter queue, the AMQP way.
-        applies=lambda row: row.outcome == "rejected" and bool(row.body_kept) and row.channel != erp.NAME,
+        applies=lambda row, _config: row.outcome == "rejected" and bool(row.body_kept) and row.channel != erp.NAME,
         run=_run_reapply),
+    DeliveryAction(
+        "resend", "Resend", "Send the stored body, byte for byte, to a receiver named in "
+        "[inspector.resend_targets] with that target's credentials, as `inventory-receiver resend` does; "
+        "every attempt is listed below.",
+        # ERP messages came over AMQP; resend sends HTTP pushes only.
+        applies=lambda row, config: bool(row.body_kept) and row.channel != erp.NAME
+        and bool(config.inspector.resend_targets),
+        run=_run_resend, fields=(Field("target", "to", choices=_target_names),)),
 ]
 
 
@@ -179,6 +229,12 @@ def blueprint(config: Config, store: storage.Store) -> Blueprint:
     def _http_error(exc: HTTPException) -> Any:
         return _page("error.html", exc.code or 500, title=exc.name, message=exc.description or "")
 
+    @pages.app_template_filter("shown_json")
+    def _shown_json(value: Any, indent: int | None = None) -> str:
+        """JSON for a person to read: Turkish, German… text as it is, not as \\u escapes (Jinja escapes
+        the result for HTML like any text)."""
+        return json.dumps(value, ensure_ascii=False, indent=indent)
+
     @pages.context_processor
     def _shared() -> dict[str, Any]:
         return {"channels": sorted(enabled), "logged_in": "login" in session, "utc": _shown_time,
@@ -236,12 +292,14 @@ def blueprint(config: Config, store: storage.Store) -> Blueprint:
                 abort(404, description=f"No delivery {delivery_id} in the log.")
             details = storage.get_details(conn, delivery_id)
             changes = _changes(conn, row, details)
+            resent = list(conn.execute(sa.select(storage.resends).where(storage.resends.c.delivery_id == delivery_id)
+                                       .order_by(storage.resends.c.id.desc()).limit(100)))
         problems = list((details.problems if details is not None else None) or [])
-        body = _body_view(store, row, problems)
-        actions = [action for action in DELIVERY_ACTIONS if action.applies(row)]
+        body = _body_view(store, row, problems, details)
+        actions = [action for action in DELIVERY_ACTIONS if action.applies(row, config)]
         return _page("delivery.html", 200, row=row, headers=(details.headers if details is not None else None) or [],
                      problems=problems, changes=changes, body=body, actions=actions,
-                     warnings=row.warnings or [])
+                     warnings=row.warnings or [], resends=resent, config=config)
 
     @pages.post("/deliveries/<int:delivery_id>/<action_name>")
     def act(delivery_id: int, action_name: str) -> Any:
@@ -252,7 +310,7 @@ def blueprint(config: Config, store: storage.Store) -> Blueprint:
             row = _delivery_row(conn, delivery_id)
         if row is None:
             abort(404, description=f"No delivery {delivery_id} in the log.")
-        if not action.applies(row):
+        if not action.applies(row, config):
             flash(f"{action.label} does not apply to delivery {delivery_id}: nothing was done.", "error")
             return redirect(url_for("inspector.delivery", delivery_id=delivery_id))
         done = action.run(store, config, row, {f.name: request.form.get(f.name, "") for f in action.fields})
@@ -569,32 +627,146 @@ class _Slices:
         self.conn, self.delivery_id, self.offset = conn, delivery_id, 0
 
     def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson reads 0 bytes first, to tell bytes from text: that must not consume anything
+            return b""
         piece = storage.read_body_slice(self.conn, self.delivery_id, self.offset, size if size > 0 else 1 << 20)
         self.offset += len(piece)
         return piece
 
 
+class _Prefixed:
+    """``prefix`` then a stream: a page's open containers written out, then the body from the page on."""
+
+    def __init__(self, prefix: bytes, stream: Any) -> None:
+        self.prefix, self.stream = prefix, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        if self.prefix:
+            piece, self.prefix = (self.prefix, b"") if size < 0 else (self.prefix[:size], self.prefix[size:])
+            return piece
+        return bytes(self.stream.read(size))
+
+
 @contextmanager
-def body_stream(store: storage.Store, delivery_id: int) -> Iterator[BinaryIO]:
-    """The kept body of a delivery as a readable stream: SQLite's incremental blob I/O, else slices."""
+def body_stream(store: storage.Store, delivery_id: int, offset: int = 0, prefix: bytes = b"") -> Iterator[BinaryIO]:
+    """The kept body of a delivery as a readable stream from ``offset`` (after ``prefix``): SQLite's
+    incremental blob I/O, else slices."""
     with store.read() as conn:
         if conn.dialect.name == "sqlite":
             raw = conn.connection.driver_connection
             blob = raw.blobopen("deliveries", "raw_body", delivery_id, readonly=True)  # type: ignore[union-attr]
             try:
-                yield blob
+                blob.seek(offset)
+                yield _Prefixed(prefix, blob) if prefix else blob  # type: ignore[misc]
             finally:
                 blob.close()
         else:
-            yield _Slices(conn, delivery_id)  # type: ignore[misc]
+            slices = _Slices(conn, delivery_id)
+            slices.offset = offset
+            yield _Prefixed(prefix, slices) if prefix else slices  # type: ignore[misc]
 
 
-def json_lines(stream: BinaryIO) -> Iterator[tuple[int, tuple[Any, ...], str]]:
+# --- the page map: where each page of a body starts -------------------------------------------------------
+
+# One token with the commas, colons and blanks before it: a string (a key when a colon follows), a bracket,
+# or a number / true / false / null.
+_TOKEN = re.compile(rb'[\s,:]*(?:("(?:[^"\\]|\\.)*")(\s*:)?|([{}\[\]])|([^\s{}\[\]:,"]+))', re.DOTALL)
+_SCALAR = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null")
+_CHUNK = 1 << 20
+
+
+def page_map(stream: BinaryIO, lines_per_page: int) -> dict[str, Any] | None:
+    """Scan a body once, without parsing its values (a tokenizer over 1 MiB chunks), and record for every
+    page of :func:`json_lines`'s lines where it starts: the byte offset of its first line's token (its
+    key's, inside an object) and the containers open there (as ``json_lines`` keeps them), plus the
+    start line of each container at depth 0 to 2 (at most ``MAX_ANCHORS``), to find the page of a path.
+    None when the body is not JSON (its pages are then read from the start)."""
+    stack: list[list[Any]] = []
+    pages: list[list[Any]] = []
+    anchors: list[list[Any]] = []
+    count = 0
+    key_at = 0
+    base = 0  # the body offset of ``buffer[0]``
+    buffer = b""
+    next_page = lines_per_page
+    while True:
+        chunk = stream.read(_CHUNK)
+        final = not chunk
+        buffer += chunk
+        size = len(buffer)
+        done = 0  # the end of the last token taken
+        for match in _TOKEN.finditer(buffer):
+            if match.start() != done:  # something that is no token: a string cut by the chunk's end, or not JSON
+                if buffer[done:match.start()].lstrip(b" \t\r\n,:")[:1] != b'"':
+                    return None
+                break
+            if not final and match.end() == size:
+                break  # a token cut by the chunk's end: read on
+            done = match.end()
+            string, colon, bracket, scalar = match.groups()
+            if colon is not None:  # a key
+                if not stack or stack[-1][0] != "map":
+                    return None
+                stack[-1][1] = json.loads(string)
+                key_at = base + match.start(1)
+                continue
+            if scalar is not None and not _SCALAR.fullmatch(scalar):
+                return None
+            closing = bracket == b"}" or bracket == b"]"
+            if not stack and (count or closing):
+                return None  # a second document, a stray closer
+            if count == next_page:
+                start = base + match.start(1 if string is not None else 3 if bracket is not None else 4)
+                in_map = not closing and stack[-1][0] == "map"
+                pages.append([key_at if in_map else start, [list(frame) for frame in stack]])
+                next_page += lines_per_page
+            count += 1
+            if closing:
+                stack.pop()
+                continue
+            if stack and stack[-1][0] == "array":
+                stack[-1][1] += 1
+            if bracket is not None:
+                if len(stack) < 3 and len(anchors) < MAX_ANCHORS:
+                    anchors.append([[frame[1] for frame in stack], count - 1])
+                stack.append(["map", None] if bracket == b"{" else ["array", -1])
+        rest = buffer[done:]
+        if final:
+            if rest.strip(b" \t\r\n") or stack or not count:
+                return None
+            break
+        base += done
+        buffer = rest
+    return {"lines": lines_per_page, "count": count, "pages": pages, "anchors": anchors}
+
+
+def _resume_prefix(frames: list[list[Any]]) -> bytes:
+    """The openers of a page's open containers, so that the body from the page's offset parses."""
+    parts = []
+    for i, (kind, key) in enumerate(frames):
+        parts.append("{" if kind == "map" else "[")
+        if kind == "map" and i < len(frames) - 1:
+            parts.append(json.dumps(key) + ":")
+    return "".join(parts).encode()
+
+
+def json_lines(stream: BinaryIO, resume: list[list[Any]] | None = None) -> Iterator[tuple[int, tuple[Any, ...], str]]:
     """A JSON document as pretty-printed lines, each with its depth and the path of the value it shows,
-    parsed incrementally (ijson): the document is never held whole."""
+    parsed incrementally (ijson): the document is never held whole. With ``resume`` (a page's open
+    containers, see :func:`page_map`) the stream starts with their openers (:func:`_resume_prefix`), which
+    show no line: the lines are those from the page on."""
     stack: list[list[Any]] = []  # [kind, current key or index] of each open container
     pending: tuple[int, tuple[Any, ...], str] | None = None
+    openers = len(resume or ())
     for _prefix, event, value in ijson.parse(stream, use_float=True):
+        if openers:
+            if event in ("start_map", "start_array"):
+                openers -= 1
+                if not openers:
+                    stack = [list(frame) for frame in resume or ()]
+            continue
         if event == "map_key":
             stack[-1][1] = value
             continue
@@ -642,7 +814,7 @@ def _row_label(channel: str, path: tuple[Any, ...]) -> str:
     return ""
 
 
-def _body_view(store: storage.Store, row: Any, problems: list[dict[str, Any]]) -> BodyView:
+def _body_view(store: storage.Store, row: Any, problems: list[dict[str, Any]], details: Any) -> BodyView:
     if not row.body_kept:
         return BodyView(False, [], 0, False)
     if request.args.get("raw"):
@@ -656,15 +828,21 @@ def _body_view(store: storage.Store, row: Any, problems: list[dict[str, Any]]) -
         by_path.setdefault(tuple(problem.get("path") or ()), []).append(str(problem.get("message", "")))
     wanted = _wanted_path()
     page = 0 if wanted is not None else max(0, _int_arg("page") or 0)
+    pages = _pages(store, row, details) if page > 0 or wanted is not None else None
+    start = 0  # the page the scan starts at: read from its offset, not from the body's start
+    if pages is not None:
+        start = _page_of(pages, wanted) if wanted is not None else min(page, len(pages["pages"]))
+    offset, frames = (pages["pages"][start - 1] if pages is not None and start > 0 else (0, None))
     lines: list[Line] = []
-    first_page: list[Line] = []
     found_at: int | None = None
     seen: set[tuple[Any, ...]] = set()
     error = None
-    count = 0
-    with body_stream(store, row.id) as stream:
+    count = start * BODY_LINES
+    if wanted is not None:
+        page = start
+    with body_stream(store, row.id, offset, _resume_prefix(frames) if frames else b"") as stream:
         try:
-            for number, (depth, path, text) in enumerate(json_lines(stream)):
+            for number, (depth, path, text) in enumerate(json_lines(stream, frames), start=start * BODY_LINES):
                 count = number + 1
                 current = number // BODY_LINES
                 if wanted is not None and found_at is None:  # looking for the page that shows ``wanted``
@@ -676,18 +854,66 @@ def _body_view(store: storage.Store, row: Any, problems: list[dict[str, Any]]) -
                     if current > page:
                         break
                     continue
-                line = _line(row.channel, number, depth, path, text, by_path, seen)
-                lines.append(line)
-                if current == 0 and wanted is not None:
-                    first_page.append(line)
+                lines.append(_line(row.channel, number, depth, path, text, by_path, seen))
         except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
             error = f"not JSON from here on ({exc}); the raw bytes show the rest"
     if wanted is not None and found_at is None:  # not in the body (a missing field): the first page
-        lines, page = first_page, 0
+        page = 0
+        with body_stream(store, row.id) as stream:
+            lines = [_line(row.channel, number, depth, path, text, by_path, seen) for number, (depth, path, text)
+                     in zip(range(BODY_LINES), json_lines(stream), strict=False)]
+    if pages is not None:
+        count = pages["count"]
     has_next = count > (page + 1) * BODY_LINES
     single = page == 0 and not has_next
     unplaced = [p for p in problems if tuple(p.get("path") or ()) not in seen] if single else []
     return BodyView(True, lines, page, has_next, error=error, unplaced=unplaced)
+
+
+def _pages(store: storage.Store, row: Any, details: Any) -> dict[str, Any] | None:
+    """The body's page map, recorded with its details the first time a body is paged (None: not JSON)."""
+    known = details.body_pages if details is not None else None
+    if known and known.get("lines") == BODY_LINES and known.get("sha256") == row.body_sha256:
+        return known if known.get("pages") is not None else None
+    with body_stream(store, row.id) as stream:
+        try:
+            found = page_map(stream, BODY_LINES)
+        except ValueError:  # a key that is not a JSON string
+            found = None
+    recorded = {"lines": BODY_LINES, "sha256": row.body_sha256, "pages": None, **(found or {})}
+    with store.write() as conn:
+        storage.record_details(conn, row.id, body_pages=recorded)
+    return found
+
+
+def _page_of(pages: dict[str, Any], wanted: tuple[Any, ...]) -> int:
+    """The page to start looking for ``wanted`` at: that of its nearest container whose start the map
+    keeps, and within an array, the last page starting at or before the wanted index."""
+    prefix: tuple[Any, ...] = ()
+    line = 0
+    for path, start in pages["anchors"]:
+        path = tuple(path)
+        if len(path) > len(prefix) and wanted[:len(path)] == path:
+            prefix, line = path, start
+    page = line // BODY_LINES
+    depth = len(prefix)
+    if depth < len(wanted) and isinstance(wanted[depth], int):
+        starts = pages["pages"]  # page p + 1 starts at starts[p]
+        low, high = page, len(starts)
+        while low < high:  # the last page whose first line is inside the array at an index <= wanted's
+            middle = (low + high + 1) // 2
+            frames = starts[middle - 1][1]
+            inside = (len(frames) > depth and frames[depth][0] == "array"
+                      and tuple(frame[1] for frame in frames[:depth]) == prefix)
+            # A page starting at an element's own line: frames hold the index before it; inside one: its own.
+            before = inside and (frames[depth][1] + 1 <= wanted[depth] if len(frames) == depth + 1
+                                 else frames[depth][1] < wanted[depth])
+            if before:
+                low = middle
+            else:
+                high = middle - 1
+        page = low
+    return page
 
 
 def _line(channel: str, number: int, depth: int, path: tuple[Any, ...], text: str,

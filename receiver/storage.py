@@ -89,6 +89,8 @@ delivery_details = sa.Table(
     sa.Column("headers", sa.JSON),
     sa.Column("problems", sa.JSON),
     sa.Column("changes", sa.JSON),
+    # Where each page of the kept body's pretty-printed lines starts (receiver/inspector.py's page map).
+    sa.Column("body_pages", sa.JSON),
 )
 MAX_DETAILED = 200  # problems, keys, diffs: how many of each a delivery's details keep
 

@@ -41,6 +41,11 @@ def test_environment_overrides_win_and_tables_are_json() -> None:
         ("[server]\ncertfile = 'a.pem'\n[stock.credential_headers]\nX-Key = 's'\n", {}, "certfile and keyfile"),
         ("not toml = = 1", {}, "not valid TOML"),
         ("[stock]\nenabled = true\n[stock.credential_headers]\nX_Api_Key = 's'\n", {}, "gunicorn drop"),
+        ("[inspector.resend_targets.staging]\nurl = '10.0.0.1/push'\n", {}, "[inspector.resend_targets.staging] url"),
+        ("[inspector.resend_targets.staging]\nurl = 'https://s/push'\npassword = 'x'\n", {},
+         "unknown key(s) ['password']"),
+        ("[inspector.resend_targets.staging]\nurl = 'https://s/push'\nheaders = 'X: y'\n", {},
+         "headers must be a dict"),
     ],
 )
 def test_bad_configuration_is_refused_with_a_message_naming_the_key(

@@ -1,5 +1,5 @@
 """The inspector in a real browser: Debian's chromium driven by Playwright, against the real receiver
-(``inventory-receiver serve``, HTTPS) on its own SQLite store.
+(``inventory-receiver serve``, HTTPS), every test on a SQLite store and again on a PostgreSQL schema of its own.
 
 Nothing is downloaded: the system browser is launched by its path. Without it the tests skip on a
 developer's machine (``apt-get install chromium``) and fail in CI. Each page is saved as a screenshot
@@ -20,11 +20,14 @@ import requests
 import fixtures
 from devtools.serving import RunningReceiver, make_tls, running_receiver
 from receiver import storage
+from receiver.channels import erp
+from tests.conftest import postgres_schema
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "inspector-test-token"
 STOCK_HEADERS = {"X-Stock-User": "acme-mro", "X-Stock-Key": "s3cret-stock-key"}
-VIEWPORT = {"width": 1366, "height": 860}
+STAGING_HEADERS = {"X-Stock-User": "staging", "X-Stock-Key": "staging-stock-key"}
+VIEWPORT = {"width": 1366, "height": 768}
 
 
 def _require_chromium() -> None:
@@ -54,61 +57,100 @@ def stock_row(n: int, **fields: Any) -> dict[str, Any]:
 class Seeded:
     """The receiver and the deliveries the tests look at."""
 
-    def __init__(self, receiver: RunningReceiver, db: Path) -> None:
-        self.receiver, self.db = receiver, db
+    def __init__(self, receiver: RunningReceiver, staging: RunningReceiver) -> None:
+        self.receiver, self.staging = receiver, staging
         self.ids: dict[str, int] = {}
 
     def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
         return requests.post(self.receiver.url + path, data=body, timeout=30, verify=str(self.receiver.ca),
                              headers={"Content-Type": "application/json", **(headers or {})})
 
-    def api(self, path: str) -> requests.Response:
-        return requests.get(self.receiver.url + "/api" + path, timeout=30, verify=str(self.receiver.ca),
+    def api(self, path: str, receiver: RunningReceiver | None = None) -> requests.Response:
+        receiver = receiver or self.receiver
+        return requests.get(receiver.url + "/api" + path, timeout=30, verify=str(receiver.ca),
                             headers={"Authorization": f"Bearer {TOKEN}"})
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The inspected receiver's store: a SQLite file, or a PostgreSQL schema of its own."""
     _require_chromium()
-    workdir = tmp_path_factory.mktemp("inspector-receiver")
-    db = workdir / "receiver.db"
-    config = {"storage": {"url": f"sqlite:///{db}"}, "api": {"token": TOKEN},
-              "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}, "s360": {"enabled": True}}
-    store = storage.Store(f"sqlite:///{db}")
-    store.create_schema()
-    with running_receiver(config, workdir, tls=make_tls(workdir / "tls")) as receiver:
-        seeded = Seeded(receiver, db)
-        accepted = seeded.post("/stock-push", stock_body([stock_row(n) for n in range(4)]), STOCK_HEADERS)
-        assert accepted.status_code == 200, accepted.text
-        seeded.ids["stock accepted"] = accepted.json()["delivery"]
-        bad_rows = [stock_row(10 + n) for n in range(6)]
-        bad_rows[2]["leadTime"] = "three days"
-        bad_rows[4]["tagDate"] = "2025-13-40"
-        rejected = seeded.post("/stock-push", stock_body(bad_rows), STOCK_HEADERS)
-        assert rejected.status_code == 422, rejected.text
-        seeded.ids["stock rejected"] = seeded.api("/deliveries?outcome=rejected").json()["items"][0]["id"]
-        batch = fixtures.load("s360", "minimal-products")
-        assert seeded.post("/s360/inventory", json.dumps(batch).encode()).status_code == 200
-        batch[0]["state"] = "SUSPENDED"
-        batch[0]["externalName"]["translations"][1]["value"] = "The Shape of Things to Come"
-        changed = seeded.post("/s360/inventory", json.dumps(batch).encode())
-        assert changed.status_code == 200 and changed.json()["products"]["changed"] == 1, changed.text
-        seeded.ids["s360 changed"] = changed.json()["delivery"]
-        seeded.ids["s360 product"] = batch[0]["id"]
-        # Two pushes refused while the store was down (500): their bodies are kept, and valid.
-        with store.write() as conn:
-            for name, n in (("outage", 20), ("outage untouched", 30)):
-                seeded.ids[name] = storage.record_delivery(
-                    conn, channel="stock", outcome="rejected", status=500, keep_body=True,
-                    reason="storage unavailable: the store was down", body=stock_body([stock_row(n)]),
-                    content_type="application/json", remote_addr="192.0.2.7")
-        store.dispose()
-        yield seeded
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('inspector-sqlite') / 'receiver.db'}"
+        return
+    with postgres_schema(request.getfixturevalue("postgres_url"), "inspector") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("inspector-screenshots")
+def seeded(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Iterator[Seeded]:
+    workdir = tmp_path_factory.mktemp("inspector-receiver")
+    # A second receiver (say, staging) with credentials of its own, the one resend target configured.
+    staging_dir = workdir / "staging"
+    staging_tls = make_tls(staging_dir / "tls")
+    staging_config = {"storage": {"url": f"sqlite:///{staging_dir / 'staging.db'}"}, "api": {"token": TOKEN},
+                      "stock": {"enabled": True, "credential_headers": STAGING_HEADERS}}
+    store = storage.Store(store_url)
+    store.create_schema()
+    with running_receiver(staging_config, staging_dir, tls=staging_tls) as staging:
+        config = {"storage": {"url": store_url}, "api": {"token": TOKEN},
+                  "inspector": {"resend_targets": {"staging": {"url": staging.url + "/stock-push",
+                                                               "headers": STAGING_HEADERS,
+                                                               "ca_bundle": str(staging_tls.ca)}}},
+                  "stock": {"enabled": True, "credential_headers": STOCK_HEADERS}, "s360": {"enabled": True},
+                  "servicemobility": {"enabled": True}, "erp": {"enabled": True}}
+        with running_receiver(config, workdir, tls=make_tls(workdir / "tls")) as receiver:
+            yield _seed(Seeded(receiver, staging), store)
+
+
+def _seed(seeded: Seeded, store: storage.Store) -> Seeded:
+    """The deliveries the tests look at, sent (or, for an outage, recorded) before the first test."""
+    accepted = seeded.post("/stock-push", stock_body([stock_row(n) for n in range(4)]), STOCK_HEADERS)
+    assert accepted.status_code == 200, accepted.text
+    seeded.ids["stock accepted"] = accepted.json()["delivery"]
+    bad_rows = [stock_row(10 + n) for n in range(6)]
+    bad_rows[2]["leadTime"] = "three days"
+    bad_rows[4]["tagDate"] = "2025-13-40"
+    rejected = seeded.post("/stock-push", stock_body(bad_rows), STOCK_HEADERS)
+    assert rejected.status_code == 422, rejected.text
+    seeded.ids["stock rejected"] = seeded.api("/deliveries?outcome=rejected").json()["items"][0]["id"]
+    batch = fixtures.load("s360", "minimal-products")
+    assert seeded.post("/s360/inventory", json.dumps(batch).encode()).status_code == 200
+    batch[0]["state"] = "SUSPENDED"
+    batch[0]["externalName"]["translations"][1]["value"] = "The Shape of Things to Come"
+    changed = seeded.post("/s360/inventory", json.dumps(batch).encode())
+    assert changed.status_code == 200 and changed.json()["products"]["changed"] == 1, changed.text
+    seeded.ids["s360 changed"] = changed.json()["delivery"]
+    seeded.ids["s360 product"] = batch[0]["id"]
+    # Two pushes refused while the store was down (500): their bodies are kept, and valid.
+    with store.write() as conn:
+        for name, n in (("outage", 20), ("outage untouched", 30)):
+            seeded.ids[name] = storage.record_delivery(
+                conn, channel="stock", outcome="rejected", status=500, keep_body=True,
+                reason="storage unavailable: the store was down", body=stock_body([stock_row(n)]),
+                content_type="application/json", remote_addr="192.0.2.7")
+    usage = seeded.post("/servicemobility/InventoryUsage", fixtures.raw("servicemobility", "document-envelope"))
+    assert usage.status_code == 200, usage.text
+    seeded.ids["usage"] = seeded.api("/deliveries?channel=servicemobility").json()["items"][0]["id"]
+    # ERP messages come over AMQP: handed to the channel as the consumer hands them.
+    customer = json.loads(fixtures.raw("erp", "customer-passive"))
+    first = erp.receive_message(store, erp.Notification(
+        erp.CUSTOMER, erp.CUSTOMER.queue, json.dumps(customer | {"status": "Active"}).encode()))
+    changed = erp.receive_message(store, erp.Notification(erp.CUSTOMER, erp.CUSTOMER.queue,
+                                                          json.dumps(customer).encode()))
+    bag = erp.receive_message(store, erp.Notification(
+        erp.SUBSCRIPTION, erp.SUBSCRIPTION.queue, json.dumps(json.loads(fixtures.raw("erp", "value-does-not-parse"))
+                                                             | {"engagedParty": [{"id": customer["id"]}]}).encode()))
+    seeded.ids |= {"erp customer": first.delivery, "erp customer changed": changed.delivery,
+                   "erp subscription": bag.delivery}
+    seeded.ids["erp customer id"] = int(customer["id"])
+    store.dispose()
+    return seeded
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory, store_url: str) -> Path:
+    folder = tmp_path_factory.mktemp(f"inspector-screenshots-{store_url.split(':')[0].split('+')[0]}")
     print(f"screenshots in {folder}")
     return folder
 
@@ -141,6 +183,9 @@ def shot(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
     assert not overflow, f"{name}: the page is wider than a 1366 px window"
+    spilled = page.evaluate("""[...document.querySelectorAll('main td, main th')]
+        .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.innerText.slice(0, 40))""")
+    assert not spilled, f"{name}: table cells whose text runs out of them: {spilled}"
 
 
 def test_login_with_the_token_and_nothing_without_it(page: Any, seeded: Seeded, screenshots: Path) -> None:
@@ -153,7 +198,7 @@ def test_login_with_the_token_and_nothing_without_it(page: Any, seeded: Seeded, 
     page.fill("input[name=token]", TOKEN)
     page.click("button[type=submit]")
     assert page.url.rstrip("/").endswith("/inspect")
-    assert page.locator("#delivery-rows tr").count() == 6
+    assert page.locator("#delivery-rows tr").count() == 10  # stock 4, S-360 2, ServiceMobility 1, ERP 3
     cookie = next(c for c in page.context.cookies() if c["name"] == "receiver_inspector")
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     shot(page, screenshots, "02-deliveries")
@@ -257,15 +302,103 @@ def test_reapply_a_delivery_after_the_fix(page: Any, seeded: Seeded, screenshots
     assert held(seeded, 12) == 404
 
 
+def test_resend_a_delivery_to_a_configured_receiver(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    delivery = seeded.ids["outage untouched"]
+    assert seeded.api(f"/stock/{stock_id(30)}", seeded.staging).status_code == 404
+    page.goto(inspect_url(seeded, f"/deliveries/{delivery}"))
+    assert page.locator("form.action select[name=target] option").all_inner_texts() == ["staging"]
+    page.click("form.action button[value=resend]")
+    assert "Sent to 'staging'" in page.inner_text(".flash-ok") and "answered 200" in page.inner_text(".flash-ok")
+    # It arrived at the other receiver, with that receiver's credentials, and was applied there.
+    assert seeded.api(f"/stock/{stock_id(30)}", seeded.staging).status_code == 200
+    arrived = seeded.api("/deliveries?channel=stock", seeded.staging).json()["items"]
+    assert [d["outcome"] for d in arrived] == ["accepted"]
+    assert held(seeded, 30) == 404  # and nothing changed here
+    attempts = page.locator("section.resends tbody tr")
+    assert attempts.count() == 1
+    assert seeded.staging.url in attempts.first.inner_text() and "200" in attempts.first.inner_text()
+    shot(page, screenshots, "09-resent")
+    # Only a configured target: a forged form naming a URL sends nothing, and is not recorded.
+    token = page.get_attribute("form.action input[name=csrf_token]", "value")
+    answer = page.request.post(inspect_url(seeded, f"/deliveries/{delivery}/resend"),
+                               form={"csrf_token": token, "target": "https://192.0.2.1/"},
+                               headers={"Referer": inspect_url(seeded, f"/deliveries/{delivery}")})
+    assert answer.ok and "nothing was sent" in answer.text()
+    page.reload()
+    assert page.locator("section.resends tbody tr").count() == 1
+
+
+def usage_items() -> list[dict[str, Any]]:
+    """The usage items of the ServiceMobility document's example, one per (row, location, item)."""
+    envelope = json.loads(fixtures.raw("servicemobility", "document-envelope"))
+    return [item for row in envelope["data"]["rows"] for location in row["InventoryUsage"]["StorageLocations"]
+            for item in location["Items"]]
+
+
+def test_a_servicemobility_delivery_shows_its_usage_rows_and_sums(page: Any, seeded: Seeded,
+                                                                  screenshots: Path) -> None:
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['usage']}"))
+    assert "InventoryUsage" in page.inner_text("section.changes")
+    items = usage_items()
+    summary, rows = page.locator("section.changes table").nth(0), page.locator("section.changes table").nth(1)
+    assert rows.locator("tbody tr").count() == len(items)
+    products = sorted({item["ProdNum"] for item in items})
+    assert summary.locator("tbody tr td:first-child").all_inner_texts() == products
+    first = products[0]
+    sums = summary.locator("tbody tr").first.locator("td").all_inner_texts()
+    mine = [item for item in items if item["ProdNum"] == first]
+    assert float(sums[4]) == sum(item["InventoryQty"] for item in mine) and int(sums[5]) == len(mine)
+    shot(page, screenshots, "12-servicemobility-delivery")
+
+
+def test_an_erp_delivery_shows_the_parsed_bag_and_the_diff(page: Any, seeded: Seeded, screenshots: Path) -> None:
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['erp customer changed']}"))
+    changes = page.inner_text("section.changes")
+    assert "changed since delivery" in changes and str(seeded.ids["erp customer"]) in changes
+    assert page.locator("table.diff td.before", has_text="Active").count() == 1
+    assert page.locator("table.diff td.after", has_text="Passive").count() == 1
+    shot(page, screenshots, "13-erp-customer-changed")
+    page.goto(inspect_url(seeded, f"/deliveries/{seeded.ids['erp subscription']}"))
+    assert "new" in page.inner_text("section.changes .badge")
+    bag = page.locator("section.changes table tbody tr")
+    assert bag.count() == 13
+    bad = page.locator("section.changes table tbody tr.bad")
+    assert {bad.nth(i).locator("td").first.inner_text() for i in range(bad.count())} == {
+        "MONTAGE_DATE", "TOTAL_PAST_DUE_INSTALMENT", "INSTALMENT_COUNT", "E_INVOICE"}
+    good = page.locator("section.changes table tbody tr", has_text="MONTAGECITY").locator("td").all_inner_texts()
+    assert good[:2] == ["MONTAGECITY", "String"] and good[4] == "BURSA"
+    shot(page, screenshots, "14-erp-subscription-bag")
+
+
 def test_current_state_pages(page: Any, seeded: Seeded, screenshots: Path) -> None:
     page.goto(inspect_url(seeded, "/stock"))
     page.fill("input[name=q]", "2117-6130-101")
     page.click(".filters button[type=submit]")
     assert page.locator("table.state tbody tr").count() == 6  # four, the late one, the re-applied one
-    shot(page, screenshots, "09-stock")
+    shot(page, screenshots, "10-stock")
     page.goto(inspect_url(seeded, "/s360"))
     assert page.locator("table.state tbody tr").count() == len(fixtures.load("s360", "minimal-products"))
-    shot(page, screenshots, "10-s360-products")
+    shot(page, screenshots, "11-s360-products")
+    page.goto(inspect_url(seeded, "/servicemobility"))
+    items = usage_items()
+    summary = page.locator("table.state").first
+    assert summary.locator("tbody tr td:first-child").all_inner_texts() == sorted({i["ProdNum"] for i in items})
+    shot(page, screenshots, "15-servicemobility")
+    summary.locator("tbody tr a").first.click()
+    product = sorted({i["ProdNum"] for i in items})[0]
+    usage_rows = page.locator("table.state").nth(1).locator("tbody tr")
+    assert usage_rows.count() == len([i for i in items if i["ProdNum"] == product])
+    assert usage_rows.first.locator("td").last.inner_text() == "yes"
+    shot(page, screenshots, "16-servicemobility-product")
+    page.goto(inspect_url(seeded, "/erp"))
+    customers = page.locator("table.state tbody tr")
+    assert customers.count() == 1 and "Passive" in customers.first.inner_text()
+    shot(page, screenshots, "17-erp-customers")
+    customers.first.locator("a").first.click()
+    assert '"Passive"' in page.inner_text("pre.raw") and '"Türkiye"' in page.inner_text("pre.raw")
+    assert page.locator("div.subscription").count() == 1
+    assert page.locator("div.subscription tbody tr.bad").count() == 4
+    shot(page, screenshots, "18-erp-customer")
 
 
 def test_logout_ends_the_session(page: Any, seeded: Seeded) -> None:
