@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -121,17 +121,19 @@ class Kind:
         """The stored values of a whole column and the problems by row index."""
         allowed = (*self.types, type(None)) if nullable else self.types
         errors: dict[int, list[str]] = {}
-        if not set(map(type, values)).issubset(allowed):  # the common case costs one pass in C
+        types = set(map(type, values))
+        if not types.issubset(allowed):  # the common case costs one pass in C
             errors = {
                 i: ["Missing value: required on every row." if v is None else f"Not {self.name}: {shown(v)}."]
                 for i, v in enumerate(values) if type(v) not in allowed
             }
         if str in self.types:
-            self._storable(values, errors)
+            self._storable(values, errors, types)
         if self.convert is None:
             return values, errors
         present = [v for i, v in enumerate(values) if i not in errors] if errors else values
-        if self.canonical is not None and not errors and self.canonical([v for v in present if v is not None]):
+        if self.canonical is not None and not errors and self.canonical(
+                [v for v in present if v is not None] if type(None) in types else present):
             return values, errors
         converted: dict[Any, Any] = {}
         for value in set(present) - {None}:
@@ -147,9 +149,14 @@ class Kind:
             return values, errors
         return [None if v is None or i in errors else converted[v] for i, v in enumerate(values)], errors
 
-    def _storable(self, values: list[Any], errors: dict[int, list[str]]) -> None:
+    def _storable(self, values: list[Any], errors: dict[int, list[str]], types: set[type]) -> None:
         """Text the store cannot hold (a NUL; too long for a key or index) is a problem of its row."""
-        strings = [v for v in values if type(v) is str]
+        if types == {str}:
+            strings = values
+        elif types <= {str, type(None)}:  # strings and nulls: filter in C (an empty string is storable)
+            strings = list(filter(None, values))
+        else:
+            strings = [v for v in values if type(v) is str]
         too_long = self.max_length is not None and bool(strings) and max(map(len, strings)) > self.max_length
         if not too_long and "\x00" not in "".join(strings):  # the common case: two passes in C
             return
@@ -185,8 +192,8 @@ def _integer(value: int | float) -> int:
 
 
 def _integers_in_range(values: list[Any]) -> bool:
-    return all(type(v) is int for v in values) and (not values or INT_RANGE.start <= min(values)
-                                                    and max(values) < INT_RANGE.stop)
+    return set(map(type, values)) <= {int} and (not values or INT_RANGE.start <= min(values)
+                                                and max(values) < INT_RANGE.stop)
 
 
 def _numbers_in_range(values: list[Any]) -> bool:
@@ -544,12 +551,12 @@ def _changes(conn: sa.Connection, push: StockPush, delivery: int, stale: int) ->
     older than the stored entry (looked up only when there are some), each ``{"row", "key"}``, capped."""
     cap = storage.MAX_DETAILED
     keys, actions = push.columns[snake(KEY)], push.columns[snake("dbAction")]
-    by_action: dict[str, list[dict[str, Any]]] = {action: [] for action in DB_ACTIONS}
-    for row, (key, action) in enumerate(zip(keys, actions, strict=True)):
-        if len(by_action[action]) < cap:
-            by_action[action].append({"row": row, "key": key})
-        elif all(len(rows) >= cap for rows in by_action.values()):
-            break
+    sent = set(actions)
+    # Each action's first rows: a scan that stops at the cap, and none for an action the push lacks.
+    by_action: dict[str, list[dict[str, Any]]] = {
+        action: [{"row": row, "key": keys[row]} for row in islice(
+            (i for i, a in enumerate(actions) if a == action), cap)] if action in sent else []
+        for action in DB_ACTIONS}
     older: list[dict[str, Any]] = []
     if stale:
         row_of = {key: row for row, key in reversed(list(enumerate(keys)))}
