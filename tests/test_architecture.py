@@ -16,18 +16,32 @@ FORBIDDEN = {
 }
 
 
-def imported_packages(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
+NAMESPACE = "inventory_push_kit"  # the kit's one import name: inventory_push_kit.receiver is folder receiver/
+
+
+def part(module: str) -> str:
+    """The part (top-level folder) a module belongs to: ``inventory_push_kit.receiver.web`` -> ``receiver``."""
+    return module.removeprefix(f"{NAMESPACE}.").split(".")[0]
+
+
+def absolute_imports(path: Path) -> list[str]:
+    """Every module path imported absolutely (``from inventory_push_kit import fixtures`` counts as
+    ``inventory_push_kit.fixtures``), including ``importlib.import_module("…")``."""
+    modules: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
+            modules += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            modules += ([f"{NAMESPACE}.{alias.name}" for alias in node.names] if node.module == NAMESPACE
+                        else [node.module])
         elif (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module" and node.args
               and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-            names.add(node.args[0].value.split(".")[0])
-    return names
+            modules.append(node.args[0].value)
+    return modules
+
+
+def imported_packages(path: Path) -> set[str]:
+    return {part(module) for module in absolute_imports(path)}
 
 
 # The one exception: the receiver's resend sends as the platforms do, with the simulator's senders
@@ -43,6 +57,19 @@ def test_a_part_imports_only_what_the_rule_allows(package: str) -> None:
         for path in (ROOT / package).rglob("*.py")
     }
     assert {file: bad for file, bad in offences.items() if bad} == {}
+
+
+@pytest.mark.parametrize("folder", [*FORBIDDEN, "tests", "bench", "devtools"])
+def test_the_kit_is_imported_by_its_installed_name_only(folder: str) -> None:
+    """``from receiver…`` would work in the repository (its root is on the path) but import a second
+    copy of the module under another name, and fail where the kit is installed: every absolute import
+    of the kit goes through ``inventory_push_kit`` (relative imports inside a package stay relative)."""
+    offences = {
+        str(path.relative_to(ROOT)): bare
+        for path in (ROOT / folder).rglob("*.py")
+        if (bare := sorted({m for m in absolute_imports(path) if m.split(".")[0] in FORBIDDEN}))
+    }
+    assert offences == {}
 
 
 # Packages whose modules must not import each other in a circle (module-level imports; an import
@@ -78,11 +105,12 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
         targets: set[str] = set()
         for node in module_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
-                targets |= {alias.name for alias in node.names}
+                targets |= {alias.name.removeprefix(f"{NAMESPACE}.") for alias in node.names}
                 continue
             parts = package.split(".")
             base = parts[: len(parts) - node.level + 1] if node.level else []
             imported = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            imported = imported.removeprefix(f"{NAMESPACE}.")
             targets |= {f"{imported}.{alias.name}" if f"{imported}.{alias.name}" in files else imported
                         for alias in node.names}
         graph[module] = {target for target in targets if target in files and target != module}

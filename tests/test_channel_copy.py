@@ -6,6 +6,7 @@ its consumer), and runs the contract suite's MUST checks of that channel against
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -75,6 +76,8 @@ def copy_channel(folder: Path, channel: str, *extra: str) -> None:
     shutil.copytree(RECEIVER / "migrations", folder / PACKAGE / "migrations",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(RECEIVER / "channels" / f"{channel}.py", folder / PACKAGE / "channels" / f"{channel}.py")
+    for path in (folder / PACKAGE).rglob("*.py"):  # relative imports only: nothing names the kit's package
+        assert not re.search(r"^\s*(from|import) (inventory_push_kit|receiver)\b", path.read_text(), re.M), path
 
 
 @contextmanager

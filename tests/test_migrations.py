@@ -81,6 +81,10 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(where, filter="data")
     assert not (where / "receiver" / "migrations").exists()
+    (where / "inventory_push_kit").mkdir()  # under the kit's import name, as the repository lays it out now
+    (where / "inventory_push_kit" / "__init__.py").write_text("", encoding="utf-8")
+    (where / "inventory_push_kit" / "receiver").symlink_to(Path("..") / "receiver")
+    (where / "fixtures").symlink_to(ROOT / "fixtures")  # the old code imports it by its folder name
     return where
 
 
