@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from receiver import storage
+from inventory_push_kit.receiver import storage
 
 
 @dataclass(frozen=True)

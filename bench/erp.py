@@ -25,10 +25,10 @@ import pika
 import sqlalchemy as sa
 
 from bench.common import Timing, add_common_arguments, backends, fresh_store_url, quick, report
-from receiver import amqp, storage
-from receiver.channels import erp
-from receiver.config import from_mapping
-from simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
+from inventory_push_kit.receiver import amqp, storage
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.receiver.config import from_mapping
+from inventory_push_kit.simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
 
 DEFAULT_URL = os.environ.get("RECEIVER_ERP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 TARGET_RATIO = 0.6

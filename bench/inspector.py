@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import add_common_arguments
-from receiver import create_app, storage
-from receiver.config import from_mapping
-from receiver.inspector import BODY_LINES, body_stream, json_lines, page_map
+from inventory_push_kit.receiver import create_app, storage
+from inventory_push_kit.receiver.config import from_mapping
+from inventory_push_kit.receiver.inspector import BODY_LINES, body_stream, json_lines, page_map
 
 TOKEN = "bench-token"
 BASE = "https://localhost"

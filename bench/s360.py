@@ -31,10 +31,17 @@ from sqlalchemy.dialects import sqlite
 
 from bench.common import Timing, add_common_arguments, backends, fresh_store_url, quick, raw_sqlite, report
 from devtools.serving import make_tls, running_receiver
-from receiver import storage
-from receiver.channels import s360 as s360_channel
-from simulator.core import Request
-from simulator.s360 import Auth, AuthMode, ProductGenerator, S360Platform, encode_json, webhook_headers
+from inventory_push_kit.receiver import storage
+from inventory_push_kit.receiver.channels import s360 as s360_channel
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.s360 import (
+    Auth,
+    AuthMode,
+    ProductGenerator,
+    S360Platform,
+    encode_json,
+    webhook_headers,
+)
 
 AUTH = Auth(AuthMode.BASIC_AUTH, "bench", "bench-password")
 COLUMNS = ("id", "code", "state", "document", "content_sha256",

@@ -27,12 +27,12 @@ from bench import s360 as s360_bench
 from bench.common import add_common_arguments, backends, fresh_store_url, quick
 from bench.servicemobility import Load, inventory_usage_requests, send_round
 from devtools.serving import RunningReceiver, make_tls, running_receiver
-from receiver.channels import s360 as s360_channel
-from receiver.channels import servicemobility as sm_channel
-from receiver.storage import Store
-from simulator.core import Request
-from simulator.s360 import ProductGenerator, encode_json
-from simulator.servicemobility import EventFactory, TokenSigner
+from inventory_push_kit.receiver.channels import s360 as s360_channel
+from inventory_push_kit.receiver.channels import servicemobility as sm_channel
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.s360 import ProductGenerator, encode_json
+from inventory_push_kit.simulator.servicemobility import EventFactory, TokenSigner
 
 WORKERS = 2  # gunicorn workers per instance
 

@@ -30,11 +30,11 @@ import sqlalchemy as sa
 
 from bench.common import Timing, add_common_arguments, backends, fresh_store_url, quick, report
 from devtools.serving import make_tls, running_receiver
-from receiver.channels import servicemobility as sm_channel
-from receiver.storage import Store
-from simulator.core import Request
-from simulator.http import Sender
-from simulator.servicemobility import EventFactory, TokenSigner, event_request
+from inventory_push_kit.receiver.channels import servicemobility as sm_channel
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.http import Sender
+from inventory_push_kit.simulator.servicemobility import EventFactory, TokenSigner, event_request
 
 TARGET_RATIO = 0.6
 ROUND = 500  # requests per endpoint per round

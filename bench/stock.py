@@ -44,10 +44,10 @@ from bench.common import (
     worker_peak_rss,
 )
 from devtools.serving import make_tls, running_receiver
-from receiver import storage
-from receiver.channels import stock as stock_channel
-from simulator.core import Request
-from simulator.stock import COLUMNS, StockGenerator, StockPlatform
+from inventory_push_kit.receiver import storage
+from inventory_push_kit.receiver.channels import stock as stock_channel
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.stock import COLUMNS, StockGenerator, StockPlatform
 
 CREDENTIALS = {"X-Bench-Key": "bench"}
 KEY = stock_channel.STORED.index("connector_stock_id")

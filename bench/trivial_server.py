@@ -13,9 +13,9 @@ import sys
 
 from flask import Flask, Response, jsonify, request
 
-from receiver import create_app, web
-from receiver.config import Config, load_config
-from receiver.server import serve
+from inventory_push_kit.receiver import create_app, web
+from inventory_push_kit.receiver.config import Config, load_config
+from inventory_push_kit.receiver.server import serve
 
 
 def with_trivial_endpoint(config: Config) -> Flask:

@@ -2,7 +2,7 @@
 
 Run against a receiver at any URL (and broker)::
 
-    pytest --pyargs contract_tests --receiver-url https://host:8443 \\
+    pytest --pyargs inventory_push_kit.contract_tests --receiver-url https://host:8443 \\
         --stock-header 'X-Stock-Key: secret' --ca-bundle ca.pem --state-probe https://host:8443/api
 
 Every check sends through ``simulator`` (never a second client) and names one rule (``rules.py``): the

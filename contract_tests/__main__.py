@@ -1,4 +1,4 @@
-"""``python -m contract_tests``: how to run the suite, and every option it takes."""
+"""``python -m inventory_push_kit.contract_tests``: how to run the suite, and every option it takes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from .plugin import FLAGS, OPTIONS, REPEATABLE
 
 USAGE = """The contract suite is a pytest plugin: run it with pytest against your receiver (and broker).
 
-  python -m pytest --pyargs contract_tests --receiver-url https://host:8443 --ca-bundle ca.pem \\
+  python -m pytest --pyargs inventory_push_kit.contract_tests --receiver-url https://host:8443 --ca-bundle ca.pem \\
       --stock-header 'X-Stock-Key: secret' --state-probe https://host:8443/api
 
-  python -m pytest --pyargs contract_tests --list-rules    # every rule checked, with its sentence
+  python -m pytest --pyargs inventory_push_kit.contract_tests --list-rules    # every rule checked, with its sentence
 
 Each option can also come from its environment variable (a repeatable one: one value per line), e.g.
 after `. DIR/sender.env` written by `inventory-receiver init`. Options:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from simulator.http import Delivery, Sender
+from inventory_push_kit.simulator.http import Delivery, Sender
 
 ROOT = "urn:inventory-contract:openapi"
 

@@ -27,20 +27,20 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from simulator.erp import (
+from inventory_push_kit.simulator.erp import (
     CUSTOMER_QUEUE,
     SUBSCRIPTION_QUEUE,
     BrokerInspector,
     ErpPublisher,
     ErpPublishError,
 )
-from simulator.erp.publisher import safe_url
-from simulator.http import parse_header_lines
-from simulator.s360 import DEFAULT_MAX_BODY_BYTES as S360_MAX_BODY_BYTES
-from simulator.s360 import Auth, FakeClock, S360Platform
-from simulator.servicemobility import ServiceMobilityPlatform, TokenSigner
-from simulator.stock import DEFAULT_MAX_BODY_BYTES as STOCK_MAX_BODY_BYTES
-from simulator.stock import StockPlatform
+from inventory_push_kit.simulator.erp.publisher import safe_url
+from inventory_push_kit.simulator.http import parse_header_lines
+from inventory_push_kit.simulator.s360 import DEFAULT_MAX_BODY_BYTES as S360_MAX_BODY_BYTES
+from inventory_push_kit.simulator.s360 import Auth, FakeClock, S360Platform
+from inventory_push_kit.simulator.servicemobility import ServiceMobilityPlatform, TokenSigner
+from inventory_push_kit.simulator.stock import DEFAULT_MAX_BODY_BYTES as STOCK_MAX_BODY_BYTES
+from inventory_push_kit.simulator.stock import StockPlatform
 
 from . import report
 from .rules import CHANNELS, MUST, RULES, SHOULD, decisions_path

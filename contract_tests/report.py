@@ -10,8 +10,8 @@ from typing import Any, NoReturn
 
 import pytest
 
-from simulator.core import Expectation
-from simulator.http import Delivery
+from inventory_push_kit.simulator.core import Expectation
+from inventory_push_kit.simulator.http import Delivery
 
 from .rules import RULES, decisions_path
 

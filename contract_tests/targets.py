@@ -13,8 +13,8 @@ from urllib.parse import urljoin
 
 import pytest
 
-from simulator.core import Request
-from simulator.erp import (
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.erp import (
     CUSTOMER_QUEUE,
     SUBSCRIPTION_QUEUE,
     BrokerInspector,
@@ -23,10 +23,10 @@ from simulator.erp import (
     ErpPublisher,
     encode,
 )
-from simulator.http import Delivery, Sender
-from simulator.s360 import Auth, S360Platform
-from simulator.servicemobility import ServiceMobilityPlatform, SMCaseContext, TokenSigner
-from simulator.stock import StockPlatform
+from inventory_push_kit.simulator.http import Delivery, Sender
+from inventory_push_kit.simulator.s360 import Auth, S360Platform
+from inventory_push_kit.simulator.servicemobility import ServiceMobilityPlatform, SMCaseContext, TokenSigner
+from inventory_push_kit.simulator.stock import StockPlatform
 
 from .report import check, fail
 

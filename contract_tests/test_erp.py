@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-import fixtures
-from contract_tests.plugin import option
-from contract_tests.report import check, fail
-from contract_tests.rules import rule
-from contract_tests.targets import PROBE_PATHS, ErpTarget, Probe, Sent, Settled
-from simulator.erp import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.contract_tests.plugin import option
+from inventory_push_kit.contract_tests.report import check, fail
+from inventory_push_kit.contract_tests.rules import rule
+from inventory_push_kit.contract_tests.targets import PROBE_PATHS, ErpTarget, Probe, Sent, Settled
+from inventory_push_kit.simulator.erp import (
     CHANNEL,
     CUSTOMER_QUEUE,
     MALFORMATIONS,
@@ -38,8 +38,8 @@ from simulator.erp import (
     out_of_order,
     outcome,
 )
-from simulator.erp.cases import UNPARSABLE
-from simulator.erp.payload import BAGS, engaged_party, read_value, triplets
+from inventory_push_kit.simulator.erp.cases import UNPARSABLE
+from inventory_push_kit.simulator.erp.payload import BAGS, engaged_party, read_value, triplets
 
 POISON = [c.name for c in MALFORMATIONS if outcome(c) == "dead-letter"]
 # The named cases a correct consumer stores, by the rule whose check publishes them (every stored case is

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-import fixtures
-from contract_tests.report import check, check_accepted, check_refused, check_status, fail
-from contract_tests.rules import rule
-from contract_tests.targets import Probe, S360Target
-from simulator.core import Case, Request
-from simulator.http import Delivery
-from simulator.s360 import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.contract_tests.report import check, check_accepted, check_refused, check_status, fail
+from inventory_push_kit.contract_tests.rules import rule
+from inventory_push_kit.contract_tests.targets import Probe, S360Target
+from inventory_push_kit.simulator.core import Case, Request
+from inventory_push_kit.simulator.http import Delivery
+from inventory_push_kit.simulator.s360 import (
     GOOD_CASES,
     MALFORMATIONS,
     POSITIONS,

@@ -12,12 +12,12 @@ from urllib.parse import quote
 
 import pytest
 
-from contract_tests.report import check, check_accepted, check_refused, check_status
-from contract_tests.rules import rule
-from contract_tests.targets import Probe, SMTarget
-from simulator.core import Case, Request
-from simulator.http import Delivery
-from simulator.servicemobility import (
+from inventory_push_kit.contract_tests.report import check, check_accepted, check_refused, check_status
+from inventory_push_kit.contract_tests.rules import rule
+from inventory_push_kit.contract_tests.targets import Probe, SMTarget
+from inventory_push_kit.simulator.core import Case, Request
+from inventory_push_kit.simulator.http import Delivery
+from inventory_push_kit.simulator.servicemobility import (
     CORRECTS,
     GOOD_CASES,
     MALFORMATIONS,

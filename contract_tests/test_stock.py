@@ -18,12 +18,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from contract_tests.report import check, check_refused, check_status, check_success
-from contract_tests.rules import rule
-from contract_tests.targets import Probe, StockTarget
-from simulator.core import Case, Request
-from simulator.http import Delivery
-from simulator.stock import (
+from inventory_push_kit.contract_tests.report import check, check_refused, check_status, check_success
+from inventory_push_kit.contract_tests.rules import rule
+from inventory_push_kit.contract_tests.targets import Probe, StockTarget
+from inventory_push_kit.simulator.core import Case, Request
+from inventory_push_kit.simulator.http import Delivery
+from inventory_push_kit.simulator.stock import (
     CASE_ROWS,
     COLUMNS,
     GOOD_CASES,

@@ -21,7 +21,7 @@ from typing import Any
 
 from devtools.junit import outcomes
 from devtools.serving import RunningReceiver, broker_reachable, make_tls, running_consumer, running_receiver
-from receiver.init import Credentials, sections
+from inventory_push_kit.receiver.init import Credentials, sections
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / "demo-run"
@@ -61,7 +61,7 @@ def receiver_config(with_erp: bool) -> dict[str, dict[str, Any]]:
 
 
 def run_stock(receiver: RunningReceiver) -> ChannelRun:
-    from simulator.stock import StockPlatform, run_scenario
+    from inventory_push_kit.simulator.stock import StockPlatform, run_scenario
 
     platform = StockPlatform(f"{receiver.url}/stock-push", credentials=STOCK_CREDENTIALS,
                              ca_bundle=str(receiver.ca))
@@ -78,7 +78,7 @@ def run_stock(receiver: RunningReceiver) -> ChannelRun:
 
 
 def run_s360(receiver: RunningReceiver) -> ChannelRun:
-    from simulator.s360 import Auth, FakeClock, run_scenario
+    from inventory_push_kit.simulator.s360 import Auth, FakeClock, run_scenario
 
     results = run_scenario(f"{receiver.url}{S360_PATH}", auth=Auth.parse(S360_AUTH), scenario="all", products=150,
                            batch_size=50, clock=FakeClock(), seed=int(time.time()), ca_bundle=str(receiver.ca))
@@ -90,7 +90,7 @@ def run_s360(receiver: RunningReceiver) -> ChannelRun:
 
 
 def run_servicemobility(receiver: RunningReceiver) -> ChannelRun:
-    from simulator.servicemobility import ServiceMobilityPlatform, TokenSigner, run_scenario
+    from inventory_push_kit.simulator.servicemobility import ServiceMobilityPlatform, TokenSigner, run_scenario
 
     platform = ServiceMobilityPlatform(f"{receiver.url}{SM_BASE}", signer=TokenSigner(SM_SECRET),
                                        ca_bundle=str(receiver.ca))
@@ -105,7 +105,7 @@ def run_servicemobility(receiver: RunningReceiver) -> ChannelRun:
 
 
 def run_erp(_receiver: RunningReceiver) -> ChannelRun:
-    from simulator.erp import ErpPublisher, ScenarioOptions, run_scenario
+    from inventory_push_kit.simulator.erp import ErpPublisher, ScenarioOptions, run_scenario
 
     with ErpPublisher(AMQP_URL, **ERP_QUEUES) as publisher:
         results = run_scenario(publisher, "all", ScenarioOptions(seed=int(time.time()) % 1000, duplicates=True))
@@ -150,7 +150,8 @@ def run_contract(receiver: RunningReceiver, with_erp: bool) -> tuple[dict[str, d
     junit = WORKDIR / "contract-junit.xml"
     started = time.perf_counter()
     process = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "--pyargs", "inventory_push_kit.contract_tests", "-q", "-p",
+         "no:cacheprovider",
          f"--junitxml={junit}", *contract_args(receiver, with_erp)],
         cwd=WORKDIR, capture_output=True, text=True, timeout=600,
     )

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from receiver.init import TLSFiles, tls_files, write_tls
+from inventory_push_kit.receiver.init import TLSFiles, tls_files, write_tls
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,7 @@ def running_receiver(
     tls: TLSFiles | None,
     env: Mapping[str, str] | None = None,
     startup_timeout: float = 30.0,
-    module: str = "receiver",
+    module: str = "inventory_push_kit.receiver",
 ) -> Iterator[RunningReceiver]:
     """Start ``inventory-receiver serve`` (``python -m MODULE --config … serve``; the benchmarks' own
     server module takes the same arguments) with this config (bind/cert/key filled in), wait until it
@@ -107,7 +107,7 @@ def running_receiver(
 
 @contextmanager
 def _receiver_command(config_path: Path, command: str, workdir: Path, log_path: Path,
-                      env: Mapping[str, str] | None = None, module: str = "receiver",
+                      env: Mapping[str, str] | None = None, module: str = "inventory_push_kit.receiver",
                       ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m MODULE --config … COMMAND`` with its output in ``log_path`` and only the given
     RECEIVER_* variables; stopped with SIGTERM (killed after 30 s) however the block ends. The

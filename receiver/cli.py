@@ -21,7 +21,7 @@ from .errors import ConfigError, ReceiverError, StorageFailure
 from .startup import ExitCode, StartupError
 from .web import Receipt
 
-log = logging.getLogger("receiver")
+log = logging.getLogger("inventory_push_kit.receiver")
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -36,7 +36,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from receiver.server import serve  # gunicorn is only needed here
+    from inventory_push_kit.receiver.server import serve  # gunicorn is only needed here
 
     serve(_config(args))
     return 0

@@ -25,7 +25,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from . import api
 from .channels import CHANNELS, erp

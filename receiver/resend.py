@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-from simulator.core import Request
-from simulator.http import Sender
-from simulator.s360 import Auth, webhook_headers
-from simulator.servicemobility.tokens import TokenSigner
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.http import Sender
+from inventory_push_kit.simulator.s360 import Auth, webhook_headers
+from inventory_push_kit.simulator.servicemobility.tokens import TokenSigner
 
 from . import storage
 

@@ -12,7 +12,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 # One entry per platform; each package defines add_cli(subparsers) and run_cli(args).
-CHANNEL_MODULES = ("simulator.stock", "simulator.s360", "simulator.servicemobility", "simulator.erp")
+CHANNEL_MODULES = ("inventory_push_kit.simulator.stock", "inventory_push_kit.simulator.s360",
+                   "inventory_push_kit.simulator.servicemobility", "inventory_push_kit.simulator.erp")
 
 
 def build_parser() -> argparse.ArgumentParser:

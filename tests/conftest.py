@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from hypothesis import settings
 
-from receiver import create_app
-from receiver.config import Config, from_mapping
-from receiver.storage import Store
+from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver.config import Config, from_mapping
+from inventory_push_kit.receiver.storage import Store
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")

@@ -9,8 +9,8 @@ import os
 import signal
 import sys
 
-from receiver import amqp, storage
-from receiver.config import load_config
+from inventory_push_kit.receiver import amqp, storage
+from inventory_push_kit.receiver.config import load_config
 
 
 def _kill_now() -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from receiver import storage
-from receiver.errors import StoreRefused
+from inventory_push_kit.receiver import storage
+from inventory_push_kit.receiver.errors import StoreRefused
 
 metadata = sa.MetaData()
 items = sa.Table(

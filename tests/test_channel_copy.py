@@ -112,7 +112,7 @@ def must_checks(folder: Path, module: str, *options: str) -> None:
     case for another configuration — another S-360 auth mode, an RSA key — skips)."""
     junit = folder / "junit.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", f"contract_tests.{module}", "-m", "must", "-p",
+        [sys.executable, "-m", "pytest", "--pyargs", f"inventory_push_kit.contract_tests.{module}", "-m", "must", "-p",
          "no:cacheprovider", f"--junitxml={junit}", *options],
         capture_output=True, text=True, timeout=600, cwd=folder)
     found = outcomes(junit)
@@ -171,7 +171,7 @@ def test_a_receiver_with_only_the_stock_channel_loads_no_jwt_code(tmp_path: Path
     config = tmp_path / "receiver.toml"
     config.write_text(f'[storage]\ndata_dir = "{tmp_path}"\n[stock]\nenabled = true\n'
                       '[stock.credential_headers]\nX-Stock-Key = "k"\n')
-    script = ("import sys; from receiver import create_app, load_config; "
+    script = ("import sys; from inventory_push_kit.receiver import create_app, load_config; "
               f"create_app(load_config({str(config)!r})); "
               "print(sorted(m for m in sys.modules if m.split('.')[0] in {'jwt', 'cryptography'}))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from receiver.config import ConfigError, load_config
+from inventory_push_kit.receiver.config import ConfigError, load_config
 
 EXAMPLE = Path(__file__).parent.parent / "receiver" / "example.toml"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pika
 import pytest
 
-from contract_tests.rules import RULES
 from devtools.serving import ROOT, RunningReceiver, make_tls, running_receiver
+from inventory_push_kit.contract_tests.rules import RULES
 from tests.mutants import NOT_COVERED, REFERENCE, Mutant, load_all
 from tests.mutants.consumers import erp_mutants, queues
 
@@ -115,7 +115,8 @@ def run_contract(tmp_path: Path, *args: str) -> tuple[int, str, dict[str, str]]:
     """The suite as a customer runs it; its exit code, its output, and each check's outcome by rule
     (a rule fails when any of its checks failed)."""
     junit = tmp_path / "junit.xml"
-    process = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider",
+    process = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "inventory_push_kit.contract_tests", "-p",
+                              "no:cacheprovider",
                               f"--junitxml={junit}", *args], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     by_rule: dict[str, str] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):

@@ -1,4 +1,5 @@
-"""The contract suite, run the way a customer runs it (``pytest --pyargs contract_tests …``), against our
+"""The contract suite, run the way a customer runs it (``pytest --pyargs inventory_push_kit.contract_tests …``), against
+our
 receiver served for real — it must pass — and against receivers that break the contract — it must fail."""
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def receiver(tmp_path_factory: pytest.TempPathFactory, tls: TLSFiles, rsa_key: t
 def run_suite(tmp_path: Path, *args: str) -> tuple[int, str, Path | None]:
     junit = tmp_path / "junit.xml"
     process = subprocess.run(
-        [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-rs",
+        [sys.executable, "-m", "pytest", "--pyargs", "inventory_push_kit.contract_tests", "-p", "no:cacheprovider",
+         "-rs",
          f"--junitxml={junit}", *args],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
@@ -244,8 +246,8 @@ def test_a_customers_own_test_module_uses_the_plugins_fixtures(tmp_path: Path, r
     installed, without the suite's files."""
     seed = random.SystemRandom().randrange(2**32)
     (tmp_path / "test_mine.py").write_text(textwrap.dedent(f"""
-        from contract_tests.targets import Probe, StockTarget
-        from simulator.stock import StockGenerator
+        from inventory_push_kit.contract_tests.targets import Probe, StockTarget
+        from inventory_push_kit.simulator.stock import StockGenerator
 
 
         def test_my_push_is_stored(stock: StockTarget, probe: Probe) -> None:
@@ -339,9 +341,9 @@ def test_list_rules_prints_each_rule_with_its_sentence(tmp_path: Path) -> None:
 def test_a_stock_receiver_answering_201_is_no_failure(tmp_path: Path, tls: TLSFiles) -> None:
     """The stock document names no success status (decision stock-8): a receiver that answers its
     pushes 201 Created, and stores them, passes every stock check the reference passes."""
-    from receiver import create_app
-    from receiver.config import from_mapping
-    from receiver.storage import Store
+    from inventory_push_kit.receiver import create_app
+    from inventory_push_kit.receiver.config import from_mapping
+    from inventory_push_kit.receiver.storage import Store
 
     url = f"sqlite:///{tmp_path / 'created.db'}"
     store = Store(url)

@@ -14,11 +14,11 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import fixtures
-from receiver import create_app, storage
-from receiver.channels import erp
-from receiver.errors import StorageFailure
-from simulator.erp import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import create_app, storage
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.receiver.errors import StorageFailure
+from inventory_push_kit.simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
     ErpGenerator,

@@ -27,10 +27,10 @@ import pytest
 import sqlalchemy as sa
 from pika.adapters.blocking_connection import BlockingChannel
 
-from receiver import amqp, cli, storage
-from receiver.channels import erp
-from receiver.config import Config
-from simulator.erp import (
+from inventory_push_kit.receiver import amqp, cli, storage
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.receiver.config import Config
+from inventory_push_kit.simulator.erp import (
     CUSTOMER_QUEUE,
     SUBSCRIPTION_QUEUE,
     ErpGenerator,
@@ -383,7 +383,7 @@ def test_while_the_store_is_down_messages_stay_unacked_and_are_stored_once_it_is
     broker: Broker, consume: Any, store: storage.Store, store_url: str, tmp_path: Path,
     caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="receiver.amqp")
+    caplog.set_level(logging.WARNING, logger="inventory_push_kit.receiver.amqp")
     gen = ErpGenerator(21)
     customers = [gen.customer() for _ in range(30)]
     with outage(store_url, tmp_path) as (url, restore):
@@ -432,7 +432,7 @@ def test_heartbeats_go_on_during_a_long_transaction(broker: Broker, consume: Any
 
 
 def test_reconnects_after_the_connection_drops(broker: Broker, consume: Any, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="receiver.amqp")
+    caplog.set_level(logging.WARNING, logger="inventory_push_kit.receiver.amqp")
     target = pika.URLParameters(broker.url)
     proxy = TcpProxy((target.host, target.port))
     proxy.start()
@@ -459,7 +459,7 @@ def test_reconnects_after_the_connection_drops(broker: Broker, consume: Any, cap
 
 def test_an_unreachable_broker_is_retried_with_back_off_until_stopped(broker: Broker, consume: Any,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="receiver.amqp")
+    caplog.set_level(logging.WARNING, logger="inventory_push_kit.receiver.amqp")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         nowhere = f"amqp://guest:secret@127.0.0.1:{probe.getsockname()[1]}/%2F"

@@ -1,4 +1,4 @@
-"""Fault tests of the ERP consumer, run as the real command (``python -m receiver consume``) against
+"""Fault tests of the ERP consumer, run as the real command (``python -m inventory_push_kit.receiver consume``) against
 the real RabbitMQ: SIGKILL before and after the commit, SIGTERM with messages in flight, and a broker
 restart in the middle of 10,000 confirmed messages. Every published message is accounted for.
 
@@ -29,9 +29,15 @@ import pika.exceptions
 import pytest
 import sqlalchemy as sa
 
-from receiver import amqp, storage
-from receiver.channels import erp
-from simulator.erp import CUSTOMER_QUEUE, ErpPublisher, ScenarioOptions, backlog_messages, expected_state
+from inventory_push_kit.receiver import amqp, storage
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.simulator.erp import (
+    CUSTOMER_QUEUE,
+    ErpPublisher,
+    ScenarioOptions,
+    backlog_messages,
+    expected_state,
+)
 from tests.conftest import receiver_config, require_service_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +68,13 @@ class Setup:
             assert publisher.publish_many(bodies, self.queue) == len(bodies)
 
     def start(self, fault: str | None = None, **erp: Any) -> subprocess.Popen[bytes]:
-        """``python -m receiver consume`` configured from the environment only (with ``fault``, the same
+        """``python -m inventory_push_kit.receiver consume`` configured from the environment only (with ``fault``, the
+        same
         consumer with a SIGKILL injected: ``tests/erp_fault_consumer.py``); waits until it consumes."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
         env |= {"RECEIVER_STORAGE_URL": self.store_url, "RECEIVER_STOCK_ENABLED": "false"}
         env |= {f"RECEIVER_ERP_{key.upper()}": str(value) for key, value in {**self.erp, **erp}.items()}
-        command = ["receiver", "consume"] if fault is None else ["tests.erp_fault_consumer", fault]
+        command = ["inventory_push_kit.receiver", "consume"] if fault is None else ["tests.erp_fault_consumer", fault]
         start = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             process = subprocess.Popen([sys.executable, "-m", *command], env=env, cwd=ROOT,

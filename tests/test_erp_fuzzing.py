@@ -33,9 +33,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pika.adapters.blocking_connection import BlockingChannel
 
-from receiver import amqp, storage
-from receiver.channels import erp
-from simulator.erp import CUSTOMER_QUEUE, QUEUES, SUBSCRIPTION_QUEUE, ErpGenerator, encode, malformed_messages
+from inventory_push_kit.receiver import amqp, storage
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.simulator.erp import (
+    CUSTOMER_QUEUE,
+    QUEUES,
+    SUBSCRIPTION_QUEUE,
+    ErpGenerator,
+    encode,
+    malformed_messages,
+)
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL, postgres_schema, receiver_config, require_service
 
 CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from devtools.serving import running_consumer, write_toml
-from receiver import storage
-from receiver.channels import erp
-from simulator.erp import (
+from inventory_push_kit.receiver import storage
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.simulator.erp import (
     CUSTOMER_QUEUE,
     SUBSCRIPTION_QUEUE,
     ErpGenerator,

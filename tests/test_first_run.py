@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from devtools.serving import free_port, terminate
-from receiver.startup import ExitCode
+from inventory_push_kit.receiver.startup import ExitCode
 
 BIN = Path(sys.executable).parent
 RECEIVER = str(BIN / "inventory-receiver")
@@ -218,5 +218,6 @@ def test_versions_and_help() -> None:
         assert re.fullmatch(r"inventory-\w+ \d+\.\d+\S* \(inventory-push-kit\)\n", shown.stdout)
     helped = subprocess.run([RECEIVER, "--help"], capture_output=True, text=True, check=True).stdout
     assert "``" not in helped and "exit codes:" in helped and "reapply" in helped
-    usage = subprocess.run([sys.executable, "-m", "contract_tests"], capture_output=True, text=True, check=True)
-    assert "--pyargs contract_tests" in usage.stdout and "--list-rules" in usage.stdout
+    usage = subprocess.run([sys.executable, "-m", "inventory_push_kit.contract_tests"], capture_output=True, text=True,
+                           check=True)
+    assert "--pyargs inventory_push_kit.contract_tests" in usage.stdout and "--list-rules" in usage.stdout

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from devtools.serving import RunningReceiver, make_tls, running_receiver
-from simulator.stock import StockGenerator
+from inventory_push_kit.simulator.stock import StockGenerator
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 LIMIT = 64 * 1024

@@ -25,10 +25,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import fixtures
-from receiver import create_app
-from receiver.channels import s360, servicemobility, stock
-from receiver.storage import Store
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver.channels import s360, servicemobility, stock
+from inventory_push_kit.receiver.storage import Store
 from tests.conftest import POSTGRES_URL, STOCK_HEADERS, postgres_schema, receiver_config, require_service
 
 BODIES = 1000 if os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 60

@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-import fixtures
 from devtools.serving import write_toml
-from receiver.storage import masked_url
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver.storage import masked_url
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -181,7 +181,8 @@ def test_check_config_and_the_start_up_log_hide_a_password_given_as_a_query_para
     config = write_toml(tmp_path / "receiver.toml", {
         "server": {"insecure_http": True},  # the one line saying the database cannot be reached shows the URL
         "storage": {"url": "postgresql://app@127.0.0.1:1/inventory?password=QueryPassword1&sslpassword=Key2"}})
-    result = subprocess.run([sys.executable, "-m", "receiver", "--config", str(config), "check-config"],
+    result = subprocess.run([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config),
+                             "check-config"],
                             capture_output=True, text=True, timeout=60)
     output = result.stdout + result.stderr
     assert "QueryPassword1" not in output and "Key2" not in output

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-import fixtures
 from devtools.serving import RunningReceiver, make_tls, running_receiver
-from receiver import storage
-from receiver.channels import erp
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import storage
+from inventory_push_kit.receiver.channels import erp
 from tests.conftest import postgres_schema
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from receiver.inspector import _Prefixed, _resume_prefix, json_lines, page_map
+from inventory_push_kit.receiver.inspector import _Prefixed, _resume_prefix, json_lines, page_map
 
 documents = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False)

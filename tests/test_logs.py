@@ -25,16 +25,16 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-import fixtures
 from devtools.serving import ROOT, RunningReceiver, make_tls, running_consumer, running_receiver, write_toml
-from receiver import logs
-from receiver.amqp import EXIT_BROKER_REFUSED
-from receiver.config import ConfigError, from_mapping
-from receiver.errors import InvalidPayload, MalformedBody
-from receiver.web import problem_path, rejection_summary
-from simulator import servicemobility as sm
-from simulator.http import Sender
-from simulator.stock import StockGenerator
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import logs
+from inventory_push_kit.receiver.amqp import EXIT_BROKER_REFUSED
+from inventory_push_kit.receiver.config import ConfigError, from_mapping
+from inventory_push_kit.receiver.errors import InvalidPayload, MalformedBody
+from inventory_push_kit.receiver.web import problem_path, rejection_summary
+from inventory_push_kit.simulator import servicemobility as sm
+from inventory_push_kit.simulator.http import Sender
+from inventory_push_kit.simulator.stock import StockGenerator
 from tests.conftest import require_service_tool, unique_queues
 from tests.test_erp_consumer import TcpProxy
 from tests.test_server_edge import connect, read_all
@@ -69,11 +69,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60) -> N
 
 @contextmanager
 def started(config: Path, command: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m receiver --config CONFIG COMMAND``, its output in ``log``; SIGTERM afterwards."""
+    """``python -m inventory_push_kit.receiver --config CONFIG COMMAND``, its output in ``log``; SIGTERM afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECEIVER_")}
     env["PYTHONPATH"] = str(ROOT)
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "receiver", "--config", str(config), command],
+        process = subprocess.Popen([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config),
+                                    command],
                                    stdout=out, stderr=subprocess.STDOUT, env=env, cwd=config.parent)
     try:
         yield process
@@ -87,11 +88,12 @@ def started(config: Path, command: str, log: Path) -> Iterator[subprocess.Popen[
 
 
 def test_a_json_line_carries_the_fields_of_its_record() -> None:
-    record = logging.LogRecord("receiver.web", logging.WARNING, __file__, 1, "stock delivery %s rejected", (42,), None)
+    record = logging.LogRecord("inventory_push_kit.receiver.web", logging.WARNING, __file__, 1,
+                               "stock delivery %s rejected", (42,), None)
     record.__dict__.update(channel="stock", delivery=42, status=422, outcome="rejected", duration_ms=3)
     line = json.loads(logs.JsonFormatter().format(record))
     assert line["message"] == "stock delivery 42 rejected" and line["level"] == "WARNING"
-    assert line["logger"] == "receiver.web" and re.fullmatch(r"\d{4}-.+T.+\.\d{3}Z", line["time"])
+    assert line["logger"] == "inventory_push_kit.receiver.web" and re.fullmatch(r"\d{4}-.+T.+\.\d{3}Z", line["time"])
     assert {k: line[k] for k in ("channel", "delivery", "status", "outcome", "duration_ms")} == {
         "channel": "stock", "delivery": 42, "status": 422, "outcome": "rejected", "duration_ms": 3}
 
@@ -172,7 +174,7 @@ def test_a_broker_that_cannot_be_reached_is_retried_one_warning_line_each(
     assert process.returncode == 0, text  # SIGTERM: a clean stop
     records = lines_in(text, log_format)
     warnings = [r for r in records if r["level"] == "WARNING"]
-    assert len(warnings) >= 3 and all(r["logger"] == "receiver.amqp" for r in warnings), text
+    assert len(warnings) >= 3 and all(r["logger"] == "inventory_push_kit.receiver.amqp" for r in warnings), text
     for record in warnings:
         assert re.fullmatch(rf"erp: cannot connect to amqp://guest:\*\*\*@[^ ]+ \({re.escape(why)}.*\); "
                             r"retrying in [\d.]+ s", record["message"]), record
@@ -355,13 +357,13 @@ def test_no_secret_appears_in_what_serve_and_consume_print(
         assert records, name
     served = lines_in(outputs["serve"], log_format)
     loggers = {r["logger"] for r in served}
-    assert {"gunicorn.error", "gunicorn.access", "receiver.web"} <= loggers, loggers
-    rejected = [r for r in served if r["logger"] == "receiver.web" and "rejected" in r["message"]]
+    assert {"gunicorn.error", "gunicorn.access", "inventory_push_kit.receiver.web"} <= loggers, loggers
+    rejected = [r for r in served if r["logger"] == "inventory_push_kit.receiver.web" and "rejected" in r["message"]]
     assert any(re.match(r"stock delivery \d+ rejected \(401\): headers\.X-Stock-Key: wrong value", r["message"])
                for r in rejected), rejected
     assert any(re.match(r"stock delivery \d+ rejected \(422\): data\.", r["message"]) for r in rejected), rejected
     if log_format == "json":
-        deliveries = [r for r in served if r["logger"] == "receiver.web"]
+        deliveries = [r for r in served if r["logger"] == "inventory_push_kit.receiver.web"]
         assert deliveries and all({"channel", "delivery", "status", "outcome", "duration_ms"} <= set(r)
                                   for r in deliveries), deliveries
         assert {r["outcome"] for r in deliveries} >= {"accepted", "rejected"}

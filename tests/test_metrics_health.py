@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from alembic import command
 
 from devtools.serving import free_port, make_tls, running_consumer, running_receiver, write_toml
-from receiver import create_app, migrations
-from receiver.config import from_mapping
-from receiver.startup import ExitCode
-from receiver.storage import Store
-from simulator.erp import ErpGenerator, ErpPublisher
-from simulator.stock import StockGenerator
+from inventory_push_kit.receiver import create_app, migrations
+from inventory_push_kit.receiver.config import from_mapping
+from inventory_push_kit.receiver.startup import ExitCode
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.simulator.erp import ErpGenerator, ErpPublisher
+from inventory_push_kit.simulator.stock import StockGenerator
 from tests.conftest import API_TOKEN, STOCK_HEADERS, postgres_schema, unique_queues
 
 BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -35,7 +35,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "receiver", "--config", str(config), *args],
+    return subprocess.run([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
 
 
@@ -263,7 +263,8 @@ def test_the_consumer_is_not_ready_while_it_cannot_reach_the_broker(tmp_path: Pa
     config = write_toml(tmp_path / "receiver.toml", {
         "storage": {"data_dir": str(tmp_path / "data")},
         "erp": {"enabled": True, "amqp_url": f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F", "health_port": port}})
-    process = subprocess.Popen([sys.executable, "-m", "receiver", "--config", str(config), "consume"],
+    process = subprocess.Popen([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config),
+                                "consume"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})
     try:
         def answer() -> list[requests.Response]:  # a list: a 503 response is falsy
@@ -282,8 +283,8 @@ def test_the_consumer_is_not_ready_while_it_cannot_reach_the_broker(tmp_path: Pa
 
 
 def test_the_first_run_configuration_shows_the_new_settings_where_uncommenting_them_works(tmp_path: Path) -> None:
-    from receiver.config import load_config
-    from receiver.init import init
+    from inventory_push_kit.receiver.config import load_config
+    from inventory_push_kit.receiver.init import init
 
     init(tmp_path, force=False, bind="127.0.0.1:8443", amqp_url="amqp://guest:guest@127.0.0.1:5672/%2F")
     path = tmp_path / "receiver.toml"

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from receiver import migrations
-from receiver.storage import Store, metadata
+from inventory_push_kit.receiver import migrations
+from inventory_push_kit.receiver.storage import Store, metadata
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,9 +29,9 @@ PREVIOUS_RELEASE = "f257f4b"  # the last commit whose schema was unversioned (no
 # Runs in the previous release's code: create the schema, push stock rows (accepted, replayed, rejected).
 OLD_PUSHES = textwrap.dedent("""
     import json, sys
-    from receiver import create_app
-    from receiver.config import from_mapping
-    from receiver.storage import Store
+    from inventory_push_kit.receiver import create_app
+    from inventory_push_kit.receiver.config import from_mapping
+    from inventory_push_kit.receiver.storage import Store
     url, headers, token = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
     config = from_mapping({"storage": {"url": url}, "api": {"token": token},
                            "stock": {"enabled": True, "credential_headers": headers}})
@@ -109,7 +109,7 @@ def test_previous_release_database_is_upgraded_in_place(database_url: str, previ
 
     config = Path(previous_release) / f"{uuid.uuid4().hex}.toml"
     config.write_text(f'[storage]\nurl = "{database_url}"\n')
-    upgraded = subprocess.run([sys.executable, "-m", "receiver", "--config", str(config), "migrate"],
+    upgraded = subprocess.run([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config), "migrate"],
                               cwd=ROOT, capture_output=True, text=True, check=True)
     assert f"to {migrations.head()}" in upgraded.stdout
     after = _contents(database_url)
@@ -124,7 +124,7 @@ def test_previous_release_database_is_upgraded_in_place(database_url: str, previ
         assert store.create_schema() == (migrations.head(), migrations.head())  # a second run changes nothing
     finally:
         store.dispose()
-    again = subprocess.run([sys.executable, "-m", "receiver", "--config", str(config), "migrate"],
+    again = subprocess.run([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config), "migrate"],
                            cwd=ROOT, capture_output=True, text=True, check=True)
     assert "already at revision" in again.stdout
 

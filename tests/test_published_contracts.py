@@ -21,16 +21,16 @@ from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-import simulator.erp as erp_sim
-import simulator.s360 as s360_sim
-import simulator.servicemobility as sm_sim
-import simulator.stock as stock_sim
-from receiver import contracts, create_app
-from receiver.channels import servicemobility
-from receiver.config import from_mapping
-from simulator.core import Request, cases_for
-from simulator.servicemobility import SMCaseContext, TokenSigner
-from simulator.stock import StockCaseContext, StockGenerator
+import inventory_push_kit.simulator.erp as erp_sim
+import inventory_push_kit.simulator.s360 as s360_sim
+import inventory_push_kit.simulator.servicemobility as sm_sim
+import inventory_push_kit.simulator.stock as stock_sim
+from inventory_push_kit.receiver import contracts, create_app
+from inventory_push_kit.receiver.channels import servicemobility
+from inventory_push_kit.receiver.config import from_mapping
+from inventory_push_kit.simulator.core import Request, cases_for
+from inventory_push_kit.simulator.servicemobility import SMCaseContext, TokenSigner
+from inventory_push_kit.simulator.stock import StockCaseContext, StockGenerator
 from tests.conftest import STOCK_HEADERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def test_every_operation_has_a_stable_id_a_description_and_an_example_of_every_b
 
 
 def test_the_examples_are_the_documents_own_verbatim() -> None:
-    import fixtures
+    from inventory_push_kit import fixtures
 
     assert SCHEMAS["stock-push"]["examples"] == [json.loads(fixtures.raw("stock", "document-example"))]
     assert SCHEMAS["s360-batch"]["examples"] == [fixtures.load("s360", "document-example")]
@@ -108,7 +108,7 @@ def test_every_decision_a_document_cites_exists() -> None:
 
 
 def test_the_stock_schema_comes_from_the_columns_of_the_validation() -> None:
-    from receiver.channels import stock
+    from inventory_push_kit.receiver.channels import stock
 
     columns = SCHEMAS["stock-push"]["properties"]["data"]["properties"]
     assert set(columns) == {*stock.COLUMNS, stock.ALIAS}
@@ -134,7 +134,8 @@ def test_the_installed_package_ships_the_documents() -> None:
 
 
 def test_write_contracts_writes_the_whole_set(tmp_path: Path) -> None:
-    process = subprocess.run([sys.executable, "-m", "receiver", "write-contracts", str(tmp_path / "out")],
+    process = subprocess.run([sys.executable, "-m", "inventory_push_kit.receiver", "write-contracts",
+                              str(tmp_path / "out")],
                              capture_output=True, text=True, timeout=120)
     assert process.returncode == 0, process.stderr
     assert {path.name for path in (tmp_path / "out").iterdir()} == set(DOCUMENTS)

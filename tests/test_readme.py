@@ -20,7 +20,7 @@ import pytest
 
 from devtools import readme
 from devtools.serving import free_port
-from receiver.init import DEFAULT_BIND
+from inventory_push_kit.receiver.init import DEFAULT_BIND
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from receiver import create_app, storage
-from receiver.cli import main
+from inventory_push_kit.receiver import create_app, storage
+from inventory_push_kit.receiver.cli import main
 from tests.conftest import STOCK_HEADERS, receiver_config
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from receiver import create_app, retention, storage
-from receiver.channels import erp, s360
-from receiver.cli import main
-from receiver.config import ConfigError, from_mapping
-from receiver.retention import RetentionConfig
+from inventory_push_kit.receiver import create_app, retention, storage
+from inventory_push_kit.receiver.channels import erp, s360
+from inventory_push_kit.receiver.cli import main
+from inventory_push_kit.receiver.config import ConfigError, from_mapping
+from inventory_push_kit.receiver.retention import RetentionConfig
 from tests.conftest import STOCK_HEADERS, receiver_config
 
 STOCK_PUSH = Path(__file__).resolve().parent.parent / "fixtures" / "stock"

@@ -24,14 +24,14 @@ import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-import fixtures
 from devtools.serving import make_tls, running_receiver
-from receiver import create_app
-from receiver.channels import s360
-from receiver.config import ConfigError, from_mapping, load_config, masked
-from receiver.storage import Store
-from simulator.core import Request
-from simulator.s360 import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver.channels import s360
+from inventory_push_kit.receiver.config import ConfigError, from_mapping, load_config, masked
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.s360 import (
     GOOD_CASES,
     MALFORMATIONS,
     MAX_ID,
@@ -242,7 +242,7 @@ def test_api_key(make_client: Any, configured: str) -> None:
 
 
 def test_auth_none_accepts_anyone_and_says_so_at_start_up(make_client: Any, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="receiver.channels.s360"):
+    with caplog.at_level(logging.WARNING, logger="inventory_push_kit.receiver.channels.s360"):
         client = make_client()
     assert any("auth = NONE" in record.getMessage() for record in caplog.records)
     assert send(client, products(2), {"Authorization": "Basic bm9ib2R5Og=="}).status_code == 200
@@ -534,7 +534,8 @@ def test_the_s360_contract_passes_in_the_other_authentication_modes(mode: str, s
     cli_auth = "none" if mode == "NONE" else f"api-key:{auth.login}:{auth.password}"
     with running_receiver(config, tmp_path, tls=make_tls(tmp_path / "tls")) as receiver:
         run = subprocess.run(
-            [sys.executable, "-m", "pytest", "--pyargs", "contract_tests", "-p", "no:cacheprovider", "-q",
+            [sys.executable, "-m", "pytest", "--pyargs", "inventory_push_kit.contract_tests", "-p", "no:cacheprovider",
+             "-q",
              "--receiver-url", receiver.url, "--ca-bundle", str(receiver.ca), "--channels", "s360",
              "--s360-path", PATH, "--s360-auth", cli_auth, "--state-probe", f"{receiver.url}/api",
              "--state-probe-header", f"Authorization: Bearer {API_TOKEN}"],

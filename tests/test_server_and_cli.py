@@ -10,16 +10,16 @@ from pathlib import Path
 import requests
 
 from devtools.serving import make_tls, running_receiver, write_toml
-from simulator.core import Request
-from simulator.http import Sender
-from simulator.stock import StockGenerator
+from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.http import Sender
+from inventory_push_kit.simulator.stock import StockGenerator
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 JSON = {"Content-Type": "application/json"}
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "receiver", "--config", str(config), *args],
+    return subprocess.run([sys.executable, "-m", "inventory_push_kit.receiver", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
 
 
@@ -99,9 +99,9 @@ def test_a_storage_url_password_never_shows_and_a_bad_url_is_a_clear_error(tmp_p
 
 
 def test_a_rejected_delivery_can_be_reapplied_after_a_fix(tmp_path: Path) -> None:
-    from receiver import create_app
-    from receiver.config import load_config
-    from receiver.storage import Store
+    from inventory_push_kit.receiver import create_app
+    from inventory_push_kit.receiver.config import load_config
+    from inventory_push_kit.receiver.storage import Store
 
     config_path = write_toml(tmp_path / "receiver.toml", {
         "storage": {"data_dir": str(tmp_path / "data")}, "api": {"token": API_TOKEN},

@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from devtools.serving import RunningReceiver, make_tls, running_receiver
-from receiver.config import ConfigError, from_mapping
-from receiver.worker import mask_query
+from inventory_push_kit.receiver.config import ConfigError, from_mapping
+from inventory_push_kit.receiver.worker import mask_query
 from tests.conftest import STOCK_HEADERS
 
 DEADLINE = 1.0  # handshake_timeout, header_timeout and keepalive_timeout of this module's receiver
@@ -178,7 +178,7 @@ def test_a_worker_waits_for_postgresql_cooperatively_even_though_the_master_impo
     # In a child process: monkey-patching this one would change every other test.
     script = (
         "import psycopg.waiting as waiting\n"
-        "from receiver.worker import _cooperative_psycopg\n"
+        "from inventory_push_kit.receiver.worker import _cooperative_psycopg\n"
         "from gevent import monkey\n"
         "monkey.patch_all()\n"
         "_cooperative_psycopg()\n"

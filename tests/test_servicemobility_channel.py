@@ -18,13 +18,13 @@ from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fixtures
-from receiver import create_app
-from receiver.channels import servicemobility
-from receiver.errors import InvalidPayload
-from receiver.storage import Store
-from simulator import servicemobility as sm
-from simulator.core import Request
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver.channels import servicemobility
+from inventory_push_kit.receiver.errors import InvalidPayload
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.simulator import servicemobility as sm
+from inventory_push_kit.simulator.core import Request
 from tests.conftest import API_TOKEN, receiver_config
 
 JSON = {"Content-Type": "application/json"}

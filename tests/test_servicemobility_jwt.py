@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask.testing import FlaskClient
 
-from receiver import create_app
-from receiver.channels import servicemobility
-from receiver.config import ConfigError, from_mapping, masked
-from receiver.storage import Store
-from simulator import servicemobility as sm
+from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver.channels import servicemobility
+from inventory_push_kit.receiver.config import ConfigError, from_mapping, masked
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.simulator import servicemobility as sm
 from tests.conftest import API_TOKEN, receiver_config
 
 SECRET = "the-platform-shared-secret-of-32-bytes+"
@@ -127,7 +127,7 @@ def assert_refused(client: FlaskClient, answer: Any, token: str | None, why: str
 def test_with_jwt_off_no_token_is_evaluated_and_the_start_says_so(
     receiver: Callable[..., FlaskClient], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="receiver.channels.servicemobility")
+    caplog.set_level(logging.WARNING, logger="inventory_push_kit.receiver.channels.servicemobility")
     client = receiver()
     assert 'jwt = "off"' in caplog.text and "NOT evaluated" in caplog.text
     assert post(client, None).status_code == 200

@@ -15,9 +15,9 @@ import pytest
 import requests
 import responses
 
-import fixtures
 from devtools.serving import RunningReceiver, make_tls, running_consumer, running_receiver
-from simulator.cli import main
+from inventory_push_kit import fixtures
+from inventory_push_kit.simulator.cli import main
 from tests.conftest import unique_queues
 
 URL = "https://receiver.test/stock-push"

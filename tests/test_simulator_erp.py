@@ -13,9 +13,9 @@ import pika
 import pika.exceptions
 import pytest
 
-import fixtures
-from simulator import cli
-from simulator.erp import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.simulator import cli
+from inventory_push_kit.simulator.erp import (
     CUSTOMER_QUEUE,
     MALFORMATIONS,
     SUBSCRIPTION_QUEUE,
@@ -245,8 +245,8 @@ def test_malformation_fixture_matches_its_case(name: str) -> None:
 
 
 def test_the_contract_suite_checks_every_stored_case_under_a_rule() -> None:
-    from contract_tests.rules import RULES
-    from contract_tests.test_erp import STORED_CASES
+    from inventory_push_kit.contract_tests.rules import RULES
+    from inventory_push_kit.contract_tests.test_erp import STORED_CASES
 
     checked = {name for names in STORED_CASES.values() for name in names}
     assert checked == {c.name for c in MALFORMATIONS if outcome(c) == "stored"}

@@ -16,9 +16,9 @@ import pytest
 import requests
 import responses
 
-import fixtures
-from simulator import s360
-from simulator.s360 import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.simulator import s360
+from inventory_push_kit.simulator.s360 import (
     GOOD_CASES,
     MALFORMATIONS,
     Auth,
@@ -209,7 +209,7 @@ def test_a_batch_is_abandoned_after_one_post_and_n_reposts_and_the_next_batch_st
     for _ in range(4):
         mock.post(URL, status=500)
     mock.post(URL, status=200)
-    with caplog.at_level(logging.WARNING, logger="simulator.s360"):
+    with caplog.at_level(logging.WARNING, logger="inventory_push_kit.simulator.s360"):
         report = platform(clock=clock, batch_size=2, max_reposts=3).run(products(3))
     assert len(mock.calls) == 5  # 1 + N for the first batch, then the second batch
     assert clock.sleeps == [900.0] * 3  # no wait after giving up

@@ -19,8 +19,8 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-import fixtures
-from simulator import servicemobility as sm
+from inventory_push_kit import fixtures
+from inventory_push_kit.simulator import servicemobility as sm
 
 NOW = datetime(2024, 3, 5, 14, 30, 0, tzinfo=UTC)
 SECRET = "a-shared-secret-of-the-platform-32b+"

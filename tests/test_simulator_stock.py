@@ -16,10 +16,10 @@ from unittest import mock
 import pytest
 import responses
 
-import fixtures
-from contract_tests.rules import decisions
-from simulator.core import Case, Registry, Request
-from simulator.stock import (
+from inventory_push_kit import fixtures
+from inventory_push_kit.contract_tests.rules import decisions
+from inventory_push_kit.simulator.core import Case, Registry, Request
+from inventory_push_kit.simulator.stock import (
     COLUMNS,
     DB_ACTIONS,
     GOOD_CASES,
@@ -86,7 +86,8 @@ def test_case_entries_say_what_why_and_which_status() -> None:
 
 
 def test_fixture_files_are_what_the_registered_cases_build() -> None:
-    # If this fails after changing a case: python -c "from simulator.stock import write_fixtures; write_fixtures()"
+    # If this fails after changing a case: python -c "from inventory_push_kit.simulator.stock import write_fixtures;
+    # write_fixtures()"
     for name, content in fixture_files().items():
         assert fixtures.path("stock", name).read_bytes() == content, name
 
@@ -114,7 +115,7 @@ def test_adding_a_case_changes_no_other_fixture() -> None:
         with_one_more.register(case.name, case.description, case.expect)(case.build)
     with_one_more.register("one-more", "an extra case", GOOD_CASES["lowercase-codes"].expect)(
         GOOD_CASES["lowercase-codes"].build)
-    with mock.patch("simulator.stock.cases.GOOD_CASES", with_one_more):
+    with mock.patch("inventory_push_kit.simulator.stock.cases.GOOD_CASES", with_one_more):
         more = fixture_files()
     assert {name: more[name] for name in files if name != "cases.json"} == {
         name: content for name, content in files.items() if name != "cases.json"}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-import fixtures
+from inventory_push_kit import fixtures
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 JSON = {"Content-Type": "application/json"}

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from devtools.serving import make_tls, running_receiver
-from simulator.stock import StockGenerator, StockPlatform
+from inventory_push_kit.simulator.stock import StockGenerator, StockPlatform
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 

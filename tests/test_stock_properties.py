@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from simulator.stock import MALFORMATIONS, StockCaseContext, StockGenerator
+from inventory_push_kit.simulator.stock import MALFORMATIONS, StockCaseContext, StockGenerator
 from tests.conftest import API_TOKEN, STOCK_HEADERS
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from ..core import Expectation, Result
 from ..runner import LineFormat, Runner, Step

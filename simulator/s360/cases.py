@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from ..core import Expectation, Registry, Request, encode_json
 from .auth import Auth, AuthMode

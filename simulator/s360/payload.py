@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from .auth import Auth
 

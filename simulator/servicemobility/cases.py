@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from .. import fixtures_writer
 from ..core import Case, Expectation, Registry, Request, encode_json

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from .. import fixtures_writer
 from ..core import Expectation, Registry, Request, encode_json

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import fixtures
+from inventory_push_kit import fixtures
 
 from ..core import Request, encode_json
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from flask import Flask
 
-from receiver.amqp import Consumer
-from receiver.config import Config
-from receiver.storage import Store
+from inventory_push_kit.receiver.amqp import Consumer
+from inventory_push_kit.receiver.config import Config
+from inventory_push_kit.receiver.storage import Store
 
 Mutate = Callable[[Flask, Store, Config], None]
 

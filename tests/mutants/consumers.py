@@ -15,9 +15,9 @@ import sys
 import threading
 from types import FrameType
 
-from receiver.amqp import Consumer
-from receiver.config import Config, load_config
-from receiver.storage import Store
+from inventory_push_kit.receiver.amqp import Consumer
+from inventory_push_kit.receiver.config import Config, load_config
+from inventory_push_kit.receiver.storage import Store
 from tests.mutants import REFERENCE, Mutant, load_all
 from tests.mutants.http_server import store_url
 

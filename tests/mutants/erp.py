@@ -13,12 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from receiver import storage
-from receiver.amqp import Consumer, Topology, _Session
-from receiver.channels import erp
-from receiver.channels.erp import ErpObject, Notification
-from receiver.errors import ReceiverError
-from receiver.web import Receipt
+from inventory_push_kit.receiver import storage
+from inventory_push_kit.receiver.amqp import Consumer, Topology, _Session
+from inventory_push_kit.receiver.channels import erp
+from inventory_push_kit.receiver.channels.erp import ErpObject, Notification
+from inventory_push_kit.receiver.errors import ReceiverError
+from inventory_push_kit.receiver.web import Receipt
 from tests.mutants import mutant
 
 CUSTOMERS, SUBSCRIPTIONS = erp.customer_table, erp.subscription_table

@@ -17,10 +17,10 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from receiver import create_app
-from receiver.config import Config, load_config
-from receiver.server import serve
-from receiver.storage import Store
+from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver.config import Config, load_config
+from inventory_push_kit.receiver.server import serve
+from inventory_push_kit.receiver.storage import Store
 from tests.mutants import REFERENCE, Mutant, load_all
 
 

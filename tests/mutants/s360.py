@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.engine import Connection
 
-import fixtures
-from receiver import web
-from receiver.channels import s360
-from receiver.channels.s360 import product_table
-from receiver.config import Config
-from receiver.errors import InvalidPayload, MalformedBody, ReceiverError, Unauthenticated
-from receiver.storage import Store, sha256
-from receiver.web import Receipt
+from inventory_push_kit import fixtures
+from inventory_push_kit.receiver import web
+from inventory_push_kit.receiver.channels import s360
+from inventory_push_kit.receiver.channels.s360 import product_table
+from inventory_push_kit.receiver.config import Config
+from inventory_push_kit.receiver.errors import InvalidPayload, MalformedBody, ReceiverError, Unauthenticated
+from inventory_push_kit.receiver.storage import Store, sha256
+from inventory_push_kit.receiver.web import Receipt
 from tests.mutants import mutant
 
 ENDPOINT = "s360_inventory_webhook"

@@ -16,13 +16,13 @@ import jwt
 import sqlalchemy as sa
 from flask import Flask, Response, abort, jsonify, redirect, request
 
-from receiver import web
-from receiver.channels import servicemobility
-from receiver.channels.servicemobility import TOKEN_HEADER, InvalidLogon, event_table
-from receiver.config import Config
-from receiver.errors import InvalidPayload
-from receiver.storage import Store
-from receiver.web import Receipt
+from inventory_push_kit.receiver import web
+from inventory_push_kit.receiver.channels import servicemobility
+from inventory_push_kit.receiver.channels.servicemobility import TOKEN_HEADER, InvalidLogon, event_table
+from inventory_push_kit.receiver.config import Config
+from inventory_push_kit.receiver.errors import InvalidPayload
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.receiver.web import Receipt
 from tests.mutants import mutant
 
 EVERY_TYPE = list(servicemobility.TYPES)

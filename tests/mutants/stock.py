@@ -10,12 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, request
 
-from receiver import storage, web
-from receiver.channels import stock
-from receiver.config import Config
-from receiver.errors import InvalidPayload, MalformedBody, ReceiverError, Unauthenticated
-from receiver.storage import Store
-from receiver.web import Receipt
+from inventory_push_kit.receiver import storage, web
+from inventory_push_kit.receiver.channels import stock
+from inventory_push_kit.receiver.config import Config
+from inventory_push_kit.receiver.errors import InvalidPayload, MalformedBody, ReceiverError, Unauthenticated
+from inventory_push_kit.receiver.storage import Store
+from inventory_push_kit.receiver.web import Receipt
 from tests.mutants import NOT_COVERED, mutant
 
 DATE_COLUMNS = ("tagDate", "dateOfManufacture", "shelfLife", "timeStampEntry")

@@ -64,7 +64,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('subscription_id', 'position')
     )
-    op.create_index('ix_erp_engaged_parties_customer_id', 'erp_engaged_parties', ['customer_id', 'subscription_id'], unique=False)
+    op.create_index('ix_erp_engaged_parties_customer_id', 'erp_engaged_parties', ['customer_id', 'subscription_id'],
+                    unique=False)
     op.create_table('erp_subscriptions',
     sa.Column('id', sa.Text(), nullable=False),
     sa.Column('status', sa.Text(), nullable=True),
@@ -122,29 +123,37 @@ def upgrade() -> None:
     sa.Column('delivery_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('rowver', sa.Text(), nullable=False),
     sa.Column('user_id', sa.Text(), nullable=True),
-    sa.Column('modified_utc', sa.String(length=24).with_variant(sa.DateTime(timezone=True), 'postgresql'), nullable=False),
+    sa.Column('modified_utc', sa.String(length=24).with_variant(sa.DateTime(timezone=True), 'postgresql'),
+              nullable=False),
     sa.Column('ref_module', sa.Text(), nullable=False),
     sa.Column('ref_obj_id', sa.Text(), nullable=False),
     sa.Column('storage_location_id', sa.Text(), nullable=False),
     sa.Column('prod_num', sa.Text(), nullable=False),
     sa.Column('serial_num', sa.Text(), nullable=True),
     sa.Column('batch_num', sa.Text(), nullable=True),
-    sa.Column('in_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'), nullable=True),
-    sa.Column('out_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'), nullable=True),
-    sa.Column('inventory_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'), nullable=True),
-    sa.Column('reported_damaged_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'), nullable=True),
+    sa.Column('in_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'),
+              nullable=True),
+    sa.Column('out_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'),
+              nullable=True),
+    sa.Column('inventory_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False),
+                                                       'postgresql'), nullable=True),
+    sa.Column('reported_damaged_qty', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False),
+                                                              'postgresql'), nullable=True),
     sa.Column('disposition_reasons', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('source', 'event_id', 'row_index', 'location_index', 'item_index')
     )
-    op.create_index('ix_servicemobility_usage_object', 'servicemobility_usage', ['ref_module', 'ref_obj_id', 'modified_utc'], unique=False)
-    op.create_index('ix_servicemobility_usage_product', 'servicemobility_usage', ['prod_num', 'storage_location_id'], unique=False)
+    op.create_index('ix_servicemobility_usage_object', 'servicemobility_usage', ['ref_module', 'ref_obj_id',
+                                                                                 'modified_utc'], unique=False)
+    op.create_index('ix_servicemobility_usage_product', 'servicemobility_usage', ['prod_num', 'storage_location_id'],
+                    unique=False)
     op.create_table('stock',
     sa.Column('connector_stock_id', sa.String(length=36), nullable=False),
     sa.Column('material_id', sa.Text(), nullable=True),
     sa.Column('pn', sa.Text(), nullable=True),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('condition', sa.Text(), nullable=True),
-    sa.Column('price_usd', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'), nullable=True),
+    sa.Column('price_usd', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'),
+              nullable=True),
     sa.Column('sn', sa.Text(), nullable=True),
     sa.Column('mfr', sa.Text(), nullable=True),
     sa.Column('mro_approval_no', sa.Text(), nullable=True),
@@ -154,7 +163,8 @@ def upgrade() -> None:
     sa.Column('last_operator', sa.Text(), nullable=True),
     sa.Column('last_msn', sa.Text(), nullable=True),
     sa.Column('incident_related', sa.Boolean(), nullable=True),
-    sa.Column('quantity', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'), nullable=True),
+    sa.Column('quantity', sa.Float().with_variant(sa.Numeric(precision=18, scale=4, asdecimal=False), 'postgresql'),
+              nullable=True),
     sa.Column('unit', sa.Text(), nullable=True),
     sa.Column('date_of_manufacture', sa.String(length=10).with_variant(sa.Date(), 'postgresql'), nullable=True),
     sa.Column('time_remaining', sa.Integer(), nullable=True),
