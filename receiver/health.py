@@ -11,7 +11,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,12 +23,6 @@ log = logging.getLogger(__name__)
 Check = Callable[[], dict[str, str]]  # failed check → why; empty when all passed
 
 
-@cache
-def schema_head() -> str:
-    """This release's schema revision (read once: the scripts do not change while running)."""
-    return migrations.head()
-
-
 def database_problems(store: Store) -> dict[str, str]:
     """The database's failed checks: unreachable (within ``[storage] connect_timeout``), or a schema
     that is not this release's."""
@@ -38,7 +31,7 @@ def database_problems(store: Store) -> dict[str, str]:
             revision = migrations.current(conn)
     except ReceiverError as exc:
         return {"database": f"{exc.message}: start the database or fix [storage] url"}
-    head = schema_head()
+    head = migrations.head()
     if revision != head:
         return {"migrations": f"the database's schema is at revision {revision or 'none'}, this release needs "
                               f"{head}: run `inventory-receiver migrate`"}

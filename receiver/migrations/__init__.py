@@ -9,6 +9,7 @@ once upgrade once.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -32,8 +33,9 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return config
 
 
+@cache
 def head() -> str:
-    """The revision this release's code needs."""
+    """The revision this release's code needs (read once: the scripts do not change while running)."""
     revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert revision is not None
     return revision
