@@ -221,8 +221,13 @@ class Batch(fields.List):
             "invalid": "Not an array: the body is a JSON array of product objects, even for one product."})
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        # The schema is handed only the fields it checks: the others are kept as sent, unseen (INCLUDE),
+        # and copying every field of every product would cost more than checking the three (what this
+        # returns holds only those: validate_batch returns the documents themselves).
+        checked = [{name: item[name] for name in CHECKED if name in item} if type(item) is dict else item
+                   for item in value] if type(value) is list else value
         try:
-            products, errors = super()._deserialize(value, attr, data, **kwargs), {}
+            products, errors = super()._deserialize(checked, attr, data, **kwargs), {}
         except ValidationError as exc:
             if not isinstance(exc.messages, dict):
                 raise  # not an array: nothing more to say
@@ -245,6 +250,7 @@ class Batch(fields.List):
         return products
 
 
+CHECKED = tuple(ProductSchema().fields)  # id, code, state
 BATCH = Batch()
 
 
