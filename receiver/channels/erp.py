@@ -537,14 +537,16 @@ def _record_changes(conn: Connection, written: Sequence[tuple[Any, int]]) -> Non
         query = sa.select(kind.table.c.id, kind.table.c.document, kind.table.c.delivery_id).where(
             kind.table.c.id.in_([obj.id for obj, _ in objects]))
         before = {row.id: row for row in conn.execute(query)}
+        changes = {}
         for obj, delivery in objects:
             previous = before.get(obj.id)
-            storage.record_details(conn, delivery, changes={
+            changes[delivery] = {
                 "kind": kind.name, "id": obj.id, "new": previous is None,
                 "previous_delivery": None if previous is None else previous.delivery_id,
                 "diff": [] if previous is None else storage.field_diff(previous.document, obj.document),
                 "characteristics": [c.to_json() for c in obj.characteristics[:storage.MAX_DETAILED]],
-            })
+            }
+        storage.record_part_of_details(conn, "changes", changes)
 
 
 def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:
