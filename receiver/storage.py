@@ -479,7 +479,8 @@ def upsert_rows(
     at least as new, so a late or replayed change can never roll it back. Returns the number of rows
     written (inserted or updated); the rest were older than what is stored.
     """
-    if conn.dialect.name == "postgresql":
+    rows = rows if isinstance(rows, list) else list(rows)
+    if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS:
         return _pg_bulk(conn, table, tuple(columns), rows, "update", newer_or_equal)
     compiled = _compiled_insert(conn.dialect, table, tuple(columns), "update", newer_or_equal)
     return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
@@ -488,10 +489,17 @@ def upsert_rows(
 def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert rows (tuples in ``columns`` order) whose key is not stored yet; returns how many were
     new. A row whose key exists (a duplicate delivery) changes nothing."""
-    if conn.dialect.name == "postgresql":
+    rows = rows if isinstance(rows, list) else list(rows)
+    if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS:
         return _pg_bulk(conn, table, tuple(columns), rows, "nothing", None)
     compiled = _compiled_insert(conn.dialect, table, tuple(columns), "nothing", None)
     return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
+
+
+# On PostgreSQL a write of fewer rows than this goes as the row-by-row statement in one pipelined
+# executemany: COPY's three statements cost more round trips than they save on a handful of rows (one
+# ServiceMobility event and its usage rows, the changes of a small batch).
+BULK_MIN_ROWS = 64
 
 
 def _in_key_order(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
@@ -526,9 +534,10 @@ def _compiled_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...], on
 def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     # Executed through the driver's executemany with plain tuples: SQLAlchemy's per-row parameter
     # processing costs more than the database's own work for large pushes.
-    order = [columns.index(name) for name in compiled.positiontup]
-    if order == list(range(len(columns))):
-        params: Any = rows if isinstance(rows, list) else list(rows)
+    if compiled.positiontup is None:  # psycopg's named parameters
+        params: Any = [dict(zip(columns, row, strict=True)) for row in rows]
+    elif (order := [columns.index(name) for name in compiled.positiontup]) == list(range(len(columns))):
+        params = rows if isinstance(rows, list) else list(rows)
     else:
         params = [tuple(row[i] for i in order) for row in rows]
     if not params:
@@ -538,9 +547,9 @@ def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: 
 
 # --- PostgreSQL: COPY into a temporary table, then one set-based statement -----------------------
 #
-# The rows of a write go through psycopg's COPY into a temporary table of the connection (created once
-# per connection, emptied at each commit), then one ``INSERT … SELECT DISTINCT ON (key) … ORDER BY key
-# ON CONFLICT …`` applies them. The guarantees of the row-by-row upsert hold:
+# A write of BULK_MIN_ROWS rows or more goes through psycopg's COPY into a temporary table of the
+# connection (created once per connection, emptied at each commit), then one ``INSERT … SELECT DISTINCT
+# ON (key) … ORDER BY key ON CONFLICT …`` applies them. The guarantees of the row-by-row upsert hold:
 # - one transaction: the COPY runs on the same connection, inside the caller's transaction;
 # - rows in order, for rows of one key within a write: DISTINCT ON keeps the row the row-by-row
 #   statements would have left (the last for a plain upsert; the last of the newest for

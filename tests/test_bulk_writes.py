@@ -1,6 +1,7 @@
-"""The store's bulk writes, on both backends: rows of one key within one write apply as if one by one
-(newer-or-equal wins, the last of equals), the counts are those of the row-by-row statements, two writes
-of one table in one transaction both apply, and a value the store refuses refuses the whole write."""
+"""The store's bulk writes, on both backends (on PostgreSQL through COPY and row by row alike): rows of
+one key within one write apply as if one by one (newer-or-equal wins, the last of equals), the counts
+are those of the row-by-row statements, two writes of one table in one transaction both apply, and a
+value the store refuses refuses the whole write."""
 
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ items = sa.Table(
 COLUMNS = ("k", "ts", "v")
 
 
-@pytest.fixture
-def db(store: storage.Store) -> Iterator[storage.Store]:
+@pytest.fixture(params=["copy", "row-by-row"])
+def db(request: pytest.FixtureRequest, store: storage.Store,
+       monkeypatch: pytest.MonkeyPatch) -> Iterator[storage.Store]:
+    """The store, with PostgreSQL's writes going through COPY whatever their size, or never (SQLite's
+    are row by row either way): both paths keep the same guarantees."""
+    monkeypatch.setattr(storage, "BULK_MIN_ROWS", 1 if request.param == "copy" else 10**9)
     metadata.create_all(store.engine)
     yield store
     metadata.drop_all(store.engine)
