@@ -454,7 +454,10 @@ def test_reconnects_after_the_connection_drops(broker: Broker, consume: Any, cap
         proxy.stop()
     assert re.search(r"connection to amqp://guest:\*\*\*@127\.0\.0\.1:\d+/%2F closed \(.+\); 0 unacknowledged "
                      r"message\(s\) go back to the queue; reconnecting in 0\.05 s", caplog.text), caplog.text
-    assert [row["outcome"] for row in logged(consumer.consumer.store)] == ["accepted"] * 40
+    # An acknowledgement still in flight when the connection drops is lost with it: the broker delivers that
+    # message again and, stored already, it is recorded as a duplicate. Each message is applied once.
+    outcomes = [row["outcome"] for row in logged(consumer.consumer.store)]
+    assert outcomes.count("accepted") == 40 and set(outcomes) <= {"accepted", "duplicate"}, outcomes
 
 
 def test_an_unreachable_broker_is_retried_with_back_off_until_stopped(broker: Broker, consume: Any,
