@@ -364,9 +364,10 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
     """Append deliveries to the log in one statement and return their ids, in order (a batch of AMQP
     messages costs one insert). Each item: ``channel``, ``outcome`` (accepted | duplicate | rejected),
     and optionally ``status``, ``reason``, ``counts``, ``warnings``, ``body`` (its size and SHA-256 are
-    recorded; ``body_sha256`` saves hashing it again), ``content_type``, ``remote_addr``. The raw bytes
-    are stored as the store's ``keep_bodies`` says for the outcome (:func:`keeps_body`; a delivery whose
-    outcome changes later keeps what its first outcome decided)."""
+    recorded; ``body_sha256`` saves hashing it again), ``content_type``, ``remote_addr``, ``headers``
+    (the request's, as the inspector shows them: written to the delivery's details in the same
+    transaction). The raw bytes are stored as the store's ``keep_bodies`` says for the outcome
+    (:func:`keeps_body`; a delivery whose outcome changes later keeps what its first outcome decided)."""
     if not items:
         return []
     keep_bodies = conn.get_execution_options().get("keep_bodies", "rejected")
@@ -389,7 +390,11 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
         for item in items
     ]
     result = conn.execute(deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True), rows)
-    return [int(row[0]) for row in result]
+    ids = [int(row[0]) for row in result]
+    record_part_of_details(conn, "headers", {delivery: item["headers"]
+                                             for delivery, item in zip(ids, items, strict=True)
+                                             if item.get("headers") is not None})
+    return ids
 
 
 def update_delivery(conn: Connection, delivery_id: int, **values: Any) -> None:
@@ -542,7 +547,8 @@ def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: 
         params = [tuple(row[i] for i in order) for row in rows]
     if not params:
         return 0
-    return int(conn.exec_driver_sql(compiled.string, params).rowcount)
+    # One row is one statement: the driver's executemany would open a pipeline around it (psycopg).
+    return int(conn.exec_driver_sql(compiled.string, params[0] if len(params) == 1 else params).rowcount)
 
 
 # --- PostgreSQL: COPY into a temporary table, then one set-based statement -----------------------

@@ -420,7 +420,8 @@ class PushResult:
 class Receive(Protocol):
     """A channel's transport-free core: parse, validate and store one body."""
 
-    def __call__(self, body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt: ...
+    def __call__(self, body: bytes, *, content_type: str | None, remote_addr: str | None,
+                 headers: list[list[str]] | None) -> Receipt: ...
 
 
 def add_push_endpoint(app: Flask, rules: list[str], endpoint: str, *, channel: str, store: storage.Store,
@@ -443,8 +444,8 @@ def push_view(endpoint: str, *, channel: str, store: storage.Store, max_body_byt
         authenticate()
         body = read_body(max_body_bytes)
         require_json_media_type()
-        receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr)
-        _record_headers(store, channel, receipt.delivery)
+        receipt = receive(body, content_type=request.content_type, remote_addr=request.remote_addr,
+                          headers=shown_headers())
         duration_ms = _elapsed_ms()
         g.push_result = PushResult(channel, receipt.outcome, 200, receipt.counts, None, _elapsed_s())
         log.info("%s delivery %s %s (200): %s in %d ms", channel, receipt.delivery, receipt.outcome, receipt.counts,
@@ -487,10 +488,10 @@ def _logs_rejections(store: storage.Store, channel: str,
                     conn, channel=channel, outcome="rejected", status=refusal.status,
                     reason=f"{refusal.reason}: {refusal.message}", counts=None,
                     warnings=None, body=body,
-                    content_type=request.content_type, remote_addr=request.remote_addr,
+                    content_type=request.content_type, remote_addr=request.remote_addr, headers=shown_headers(),
                 )
-                storage.record_details(conn, delivery, headers=shown_headers(),
-                                       problems=refusal.problems[:storage.MAX_DETAILED] or None)
+                if refusal.problems:
+                    storage.record_details(conn, delivery, problems=refusal.problems[:storage.MAX_DETAILED])
         except ReceiverError as failure:  # the store is down (or refuses even the log line): say so
             not_recorded = f"; it could not be recorded in the delivery log: {failure.message}"
         duration_ms = _elapsed_ms()
@@ -555,16 +556,6 @@ def shown_headers() -> list[list[str]]:
         else:
             shown.append([name, f"*** (masked, {len(value)} characters)"])
     return shown
-
-
-def _record_headers(store: storage.Store, channel: str, delivery: int) -> None:
-    """The headers of an accepted delivery, for the inspector: after the channel's commit, so a failure
-    here never fails the delivery (it is logged)."""
-    try:
-        with store.write() as conn:
-            storage.record_details(conn, delivery, headers=shown_headers())
-    except ReceiverError as failure:
-        log.warning("%s: the headers of delivery %s were not recorded: %s", channel, delivery, failure.message)
 
 
 # --- read routes ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from hypothesis import settings
 
-from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver import create_app, storage
 from inventory_push_kit.receiver.config import Config, from_mapping
 from inventory_push_kit.receiver.storage import Store
 
@@ -158,6 +158,18 @@ def make_client(store_url: str) -> Iterator[Callable[..., FlaskClient]]:
     yield build
     for store in stores:
         store.dispose()
+
+
+def recorded_headers(store_url: str, delivery: int) -> dict[str, str]:
+    """The request's headers recorded with ``delivery`` for the inspector, by name."""
+    store = Store(store_url)
+    try:
+        with store.read() as conn:
+            details = storage.get_details(conn, delivery)
+    finally:
+        store.dispose()
+    assert details is not None and details.headers, f"delivery {delivery} has no headers recorded"
+    return dict(details.headers)
 
 
 # Hypothesis profiles: quick on a laptop, thorough in CI (HYPOTHESIS_PROFILE=ci, set by .ci/run).

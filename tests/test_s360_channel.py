@@ -44,7 +44,7 @@ from inventory_push_kit.simulator.s360 import (
     cases_for,
     encode_json,
 )
-from tests.conftest import API_TOKEN, receiver_config
+from tests.conftest import API_TOKEN, receiver_config, recorded_headers
 
 PATH = "/s360/inventory"
 JSON = {"Content-Type": "application/json"}
@@ -664,3 +664,12 @@ def test_a_rejected_body_can_be_reapplied_after_a_fix(make_client: Any, store_ur
         store.dispose()
     assert len(product_ids(client)) == 4
     assert deliveries(client)[1]["reason"] == f"re-applied from delivery {rejected['id']}"
+
+
+def test_an_accepted_batch_keeps_its_headers_the_password_masked(make_client: Any, store_url: str) -> None:
+    auth = AUTHS["BASIC_AUTH"]
+    client = make_client(s360=section(auth))
+    answer = send(client, fixtures.raw("s360", "document-example"), auth=auth)
+    assert answer.status_code == 200, answer.get_json()
+    shown = recorded_headers(store_url, answer.get_json()["delivery"])
+    assert shown["Authorization"] == "Basic *** (masked)" and shown["Content-Type"] == "application/json"

@@ -25,7 +25,7 @@ from inventory_push_kit.receiver.errors import InvalidPayload
 from inventory_push_kit.receiver.storage import Store
 from inventory_push_kit.simulator import servicemobility as sm
 from inventory_push_kit.simulator.core import Request
-from tests.conftest import API_TOKEN, receiver_config
+from tests.conftest import API_TOKEN, receiver_config, recorded_headers
 
 JSON = {"Content-Type": "application/json"}
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -545,3 +545,11 @@ def test_an_optional_envelope_attribute_may_be_absent(make_client: Callable[...,
     answer = post(client, sent)
     assert answer.status_code == 200, answer.get_json()
     assert probe(client, SOURCE, sent["id"]).status_code == 200
+
+
+def test_an_accepted_event_keeps_its_headers_an_unknown_one_masked(make_client: Any, store_url: str) -> None:
+    client = make_client()
+    answer = post(client, event(ONE_ROW), headers={"X-Tenant-Secret": "abc123"})
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "accepted", answer.get_json()
+    shown = recorded_headers(store_url, answer.get_json()["delivery"])
+    assert shown["X-Tenant-Secret"] == "*** (masked, 6 characters)" and shown["Content-Type"] == "application/json"

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from inventory_push_kit import fixtures
-from tests.conftest import API_TOKEN, STOCK_HEADERS
+from tests.conftest import API_TOKEN, STOCK_HEADERS, recorded_headers
 
 JSON = {"Content-Type": "application/json"}
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -301,6 +301,18 @@ def test_every_delivery_is_logged_and_rejected_bodies_are_kept(make_client: Any)
     assert "invalid payload" in logged["reason"]
     kept = client.get(f"/api/deliveries/{logged['id']}/body", headers=AUTH)
     assert kept.data == bad
+
+
+def test_an_accepted_push_and_its_replay_keep_their_headers_credentials_masked(make_client: Any,
+                                                                               store_url: str) -> None:
+    client = make_client()
+    data = body(row(str(uuid.uuid4())))
+    first, replay = (send(client, data, {"X-Request-Id": "req-7"}).get_json() for _ in range(2))
+    assert (first["outcome"], replay["outcome"]) == ("accepted", "duplicate")
+    for answer in (first, replay):
+        shown = recorded_headers(store_url, answer["delivery"])
+        assert shown["Content-Type"] == "application/json" and shown["X-Request-Id"] == "req-7"
+        assert shown["X-Stock-Key"] == f"*** (masked, {len(STOCK_HEADERS['X-Stock-Key'])} characters)"
 
 
 def test_the_read_api_pages_and_filters_by_part_number(make_client: Any) -> None:

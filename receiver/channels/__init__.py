@@ -30,8 +30,10 @@ class Channel(Protocol):
         """Add its endpoints to ``app`` and its read routes to ``api`` (nothing when not enabled)."""
 
     def receive(self, store: Store, config: Any, body: bytes, *, content_type: str | None = None,
-                remote_addr: str | None = None, reason: str | None = None) -> Receipt:
-        """Parse, validate and store one body (``inventory-receiver reapply`` re-runs a stored one)."""
+                remote_addr: str | None = None, reason: str | None = None,
+                headers: list[list[str]] | None = None) -> Receipt:
+        """Parse, validate and store one body (``inventory-receiver reapply`` re-runs a stored one); the
+        request's ``headers`` (as the inspector shows them) are recorded with the delivery."""
 
     def contract(self, config: Any) -> Contract:
         """What it publishes for ``config`` (None: the published documents): operations, security schemes,

@@ -575,7 +575,8 @@ def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:
 
 
 def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,
-            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+            remote_addr: str | None = None, reason: str | None = None,
+            headers: list[list[str]] | None = None) -> Receipt:
     """``inventory-receiver reapply``: ERP messages are re-applied the AMQP way, from their dead-letter queue."""
     raise InvalidPayload(
         "an ERP message is re-applied by moving it from its dead-letter queue "

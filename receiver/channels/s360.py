@@ -329,7 +329,8 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def apply(store: storage.Store, products: list[Product], body: bytes, *, content_type: str | None = None,
-          remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+          remote_addr: str | None = None, reason: str | None = None,
+          headers: list[list[str]] | None = None) -> Receipt:
     """Apply one batch in one transaction: new and changed products are written with their document,
     unchanged ones only marked seen, and every product's change is recorded against the delivery.
 
@@ -341,7 +342,8 @@ def apply(store: storage.Store, products: list[Product], body: bytes, *, content
     with store.write() as conn:
         storage.lock_channel(conn, NAME)
         delivery = storage.record_delivery(conn, channel=NAME, outcome="accepted", status=200, reason=reason,
-                                           body=body, content_type=content_type, remote_addr=remote_addr)
+                                           body=body, content_type=content_type, remote_addr=remote_addr,
+                                           headers=headers)
         stored = _stored(conn, ids)
         rows, changes, unchanged = [], [], []
         for product in products:
@@ -392,11 +394,13 @@ def _stored(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int]]:
 
 
 def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,
-            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+            remote_addr: str | None = None, reason: str | None = None,
+            headers: list[list[str]] | None = None) -> Receipt:
     """Parse, validate and apply one body: the transport-free core of the channel (the endpoint's, and
     ``inventory-receiver reapply``'s)."""
     products = products_of(validate_batch(parse_json(body)))
-    return apply(store, products, body, content_type=content_type, remote_addr=remote_addr, reason=reason)
+    return apply(store, products, body, content_type=content_type, remote_addr=remote_addr, reason=reason,
+                 headers=headers)
 
 
 # --- HTTP -----------------------------------------------------------------------------------------------

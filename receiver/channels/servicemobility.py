@@ -634,7 +634,7 @@ def _warnings(loaded: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str | None = None,
-          remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+          remote_addr: str | None = None, reason: str | None = None, headers: list[list[str]] | None = None) -> Receipt:
     """Store one event in one transaction. An event whose (source, id) is already stored is a
     duplicate: disregarded (the document's word), counted, answered 200. The unique key decides, so
     concurrent copies of one event on any number of receivers store it once."""
@@ -646,7 +646,7 @@ def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str 
         delivery = storage.record_delivery(
             conn, channel=NAME, outcome="accepted", status=200, reason=reason, counts=counts, body=body,
             body_sha256=body_sha256,
-            content_type=content_type, remote_addr=remote_addr, warnings=event.warnings,
+            content_type=content_type, remote_addr=remote_addr, warnings=event.warnings, headers=headers,
         )
         new = storage.insert_ignore(conn, event_table, EVENT_COLUMNS, [(
             event.loaded["source"], event.loaded["id"], event.loaded["type"], event.loaded["time"], envelope,
@@ -674,7 +674,8 @@ def _duplicate(conn: sa.Connection, event: Event, delivery: int, body_sha256: st
 
 
 def receive(store: storage.Store, config: Config, body: bytes, *, path_type: str | None = None,
-            content_type: str | None = None, remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+            content_type: str | None = None, remote_addr: str | None = None, reason: str | None = None,
+            headers: list[list[str]] | None = None) -> Receipt:
     """Parse, validate and store one body: the transport-free core of the channel (the endpoints', and
     ``inventory-receiver reapply``'s).
 
@@ -682,7 +683,8 @@ def receive(store: storage.Store, config: Config, body: bytes, *, path_type: str
     own ``type`` decides), and its token is not checked again: it was never stored (a credential has no
     place in the log), it would have expired by now, and only bodies whose token passed are kept at all."""
     event = validate(parse_json(body), path_type)
-    return apply(store, event, body, content_type=content_type, remote_addr=remote_addr, reason=reason)
+    return apply(store, event, body, content_type=content_type, remote_addr=remote_addr, reason=reason,
+                 headers=headers)
 
 
 # --- HTTP -------------------------------------------------------------------------------------------

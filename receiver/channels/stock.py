@@ -520,7 +520,8 @@ def _warnings(push: StockPush) -> list[dict[str, Any]]:
 
 
 def apply(store: storage.Store, push: StockPush, body: bytes, *, content_type: str | None = None,
-          remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+          remote_addr: str | None = None, reason: str | None = None,
+          headers: list[list[str]] | None = None) -> Receipt:
     """Apply one push in one transaction: ADD/UPD upsert, DEL leaves a tombstone, rows in order, and
     a change older than the stored one (by timeStampEntry) never overwrites it. A body already
     applied is recorded as a duplicate and changes nothing."""
@@ -531,6 +532,7 @@ def apply(store: storage.Store, push: StockPush, body: bytes, *, content_type: s
         delivery = storage.record_delivery(
             conn, channel=NAME, outcome="accepted", status=200, reason=reason, body=body,
             body_sha256=digest, content_type=content_type, remote_addr=remote_addr, warnings=push.warnings,
+            headers=headers,
         )
         first = storage.claim_digest(conn, NAME, digest, delivery)
         if first is not None:
@@ -573,11 +575,12 @@ def _changes(conn: sa.Connection, push: StockPush, delivery: int, stale: int) ->
 
 
 def receive(store: storage.Store, config: Config, body: bytes, *, content_type: str | None = None,
-            remote_addr: str | None = None, reason: str | None = None) -> Receipt:
+            remote_addr: str | None = None, reason: str | None = None,
+            headers: list[list[str]] | None = None) -> Receipt:
     """Parse, validate and apply one body: the transport-free core of the channel (the endpoint's, and
     ``inventory-receiver reapply``'s)."""
     return apply(store, validate(parse_json(body)), body, content_type=content_type, remote_addr=remote_addr,
-                 reason=reason)
+                 reason=reason, headers=headers)
 
 
 # --- HTTP -------------------------------------------------------------------------------------------

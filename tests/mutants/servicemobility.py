@@ -38,9 +38,8 @@ def is_push() -> bool:
 
 
 def reference_receive(store: Store, config: Config, event_type: str) -> web.Receive:
-    def receive(body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt:
-        return servicemobility.receive(store, config.servicemobility, body, path_type=event_type,
-                                       content_type=content_type, remote_addr=remote_addr)
+    def receive(body: bytes, **sent: Any) -> Receipt:
+        return servicemobility.receive(store, config.servicemobility, body, path_type=event_type, **sent)
 
     return receive
 
@@ -66,13 +65,11 @@ def in_front_of_the_reference(app: Flask, store: Store, config: Config, types: l
     """The endpoints of ``types`` look at the parsed body first: what ``peek`` returns (or raises) is the
     answer; None lets the reference receiver take the body."""
     for event_type in types:
-        def receive(body: bytes, *, content_type: str | None, remote_addr: str | None,
-                    event_type: str = event_type) -> Receipt:
+        def receive(body: bytes, event_type: str = event_type, **sent: Any) -> Receipt:
             answer = peek(web.parse_json(body), event_type)
             if answer is not None:
                 return answer
-            return reference_receive(store, config, event_type)(body, content_type=content_type,
-                                                                remote_addr=remote_addr)
+            return reference_receive(store, config, event_type)(body, **sent)
 
         replace_view(app, store, config, event_type, receive)
 
@@ -155,8 +152,7 @@ def _refuses_old_tokens(app: Flask, store: Store, config: Config) -> None:
         "validates the eight other types and answers them 200, but stores only InventoryUsage events")
 def _stores_inventory_usage_only(app: Flask, store: Store, config: Config) -> None:
     for event_type in OTHER_TYPES:
-        def acknowledge(body: bytes, *, content_type: str | None, remote_addr: str | None,
-                        event_type: str = event_type) -> Receipt:
+        def acknowledge(body: bytes, event_type: str = event_type, **sent: Any) -> Receipt:
             event = servicemobility.validate(web.parse_json(body), event_type)
             return Receipt("accepted", 0, {"received": event.rows, "usage": 0})
 
@@ -167,7 +163,7 @@ def _stores_inventory_usage_only(app: Flask, store: Store, config: Config) -> No
         "keeps one row per usage object (RefModule, RefObjID), the first: later updates in the same event are "
         "dropped, as an insert-or-ignore on that key would")
 def _keeps_first_version(app: Flask, store: Store, config: Config) -> None:
-    def receive(body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt:
+    def receive(body: bytes, **sent: Any) -> Receipt:
         document = web.parse_json(body)
         servicemobility.validate(document, "InventoryUsage")
         seen: set[tuple[str, str]] = set()
@@ -178,8 +174,7 @@ def _keeps_first_version(app: Flask, store: Store, config: Config) -> None:
                 seen.add(key)
                 rows.append(row)
         kept = {**document, "data": {**document["data"], "rows": rows}}
-        return servicemobility.apply(store, servicemobility.validate(kept, "InventoryUsage"), body,
-                                     content_type=content_type, remote_addr=remote_addr)
+        return servicemobility.apply(store, servicemobility.validate(kept, "InventoryUsage"), body, **sent)
 
     replace_view(app, store, config, "InventoryUsage", receive)
 
@@ -274,7 +269,7 @@ def _acknowledges_malformed_events(app: Flask, store: Store, config: Config) -> 
         "validates (and flattens) the first row of an InventoryUsage event only, and stores the event whatever "
         "its other rows hold")
 def _validates_the_first_row_only(app: Flask, store: Store, config: Config) -> None:
-    def receive(body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt:
+    def receive(body: bytes, **sent: Any) -> Receipt:
         document = web.parse_json(body)
         data = document.get("data") if isinstance(document, dict) else None
         rows = data.get("rows") if isinstance(data, dict) else None
@@ -283,7 +278,7 @@ def _validates_the_first_row_only(app: Flask, store: Store, config: Config) -> N
             event.document = document  # the envelope as received, every row
         else:
             event = servicemobility.validate(document, "InventoryUsage")
-        return servicemobility.apply(store, event, body, content_type=content_type, remote_addr=remote_addr)
+        return servicemobility.apply(store, event, body, **sent)
 
     replace_view(app, store, config, "InventoryUsage", receive)
 
@@ -293,8 +288,7 @@ def _validates_the_first_row_only(app: Flask, store: Store, config: Config) -> N
         "comes, once it has a source and an id")
 def _validates_inventory_usage_only(app: Flask, store: Store, config: Config) -> None:
     for event_type in OTHER_TYPES:
-        def receive(body: bytes, *, content_type: str | None, remote_addr: str | None,
-                    event_type: str = event_type) -> Receipt:
+        def receive(body: bytes, event_type: str = event_type, **sent: Any) -> Receipt:
             document = web.parse_json(body)
             if not (isinstance(document, dict) and isinstance(document.get("source"), str)
                     and isinstance(document.get("id"), str)):
@@ -303,8 +297,7 @@ def _validates_inventory_usage_only(app: Flask, store: Store, config: Config) ->
             data = document.get("data")
             loaded = {"source": document["source"], "id": document["id"], "type": event_type, "time": None,
                       "data": data if isinstance(data, dict) else {}}
-            return servicemobility.apply(store, servicemobility.Event(document, loaded), body,
-                                         content_type=content_type, remote_addr=remote_addr)
+            return servicemobility.apply(store, servicemobility.Event(document, loaded), body, **sent)
 
         replace_view(app, store, config, event_type, receive)
 
@@ -333,10 +326,8 @@ def _answers_a_duplicate_with_409(app: Flask, store: Store, config: Config) -> N
         "one, as an upsert would")
 def _a_duplicate_of_another_type_replaces(app: Flask, store: Store, config: Config) -> None:
     for event_type in OTHER_TYPES:
-        def receive(body: bytes, *, content_type: str | None, remote_addr: str | None,
-                    event_type: str = event_type) -> Receipt:
-            receipt = reference_receive(store, config, event_type)(body, content_type=content_type,
-                                                                   remote_addr=remote_addr)
+        def receive(body: bytes, event_type: str = event_type, **sent: Any) -> Receipt:
+            receipt = reference_receive(store, config, event_type)(body, **sent)
             if receipt.outcome == "duplicate":
                 document = json.loads(body)
                 with store.write() as conn:

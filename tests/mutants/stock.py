@@ -40,11 +40,11 @@ def reference(store: Store, config: Config) -> web.Receive:
 def changing(store: Store, change: Callable[[stock.StockPush, Any], stock.StockPush | None]) -> web.Receive:
     """The reference's receive with ``change(validated push, parsed body)`` before the push is applied."""
 
-    def receive(body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt:
+    def receive(body: bytes, **sent: Any) -> Receipt:
         document = web.parse_json(body)
         push = stock.validate(document)
         push = change(push, document) or push
-        return stock.apply(store, push, body, content_type=content_type, remote_addr=remote_addr)
+        return stock.apply(store, push, body, **sent)
 
     return receive
 
@@ -96,7 +96,7 @@ def writing(store: Store, write: Callable[[Any, Rows], object]) -> web.Receive:
     ``stock.STORED`` order) to ``write(conn, rows)`` in one transaction, instead of the reference's apply
     (and its check for a body already applied)."""
 
-    def receive(body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt:
+    def receive(body: bytes, **sent: Any) -> Receipt:
         push = stock.validate(web.parse_json(body))
         with store.write() as conn:
             delivery = storage.record_delivery(conn, channel="stock", outcome="accepted", status=200, body=body)
@@ -234,15 +234,14 @@ def _stores_rows_until_the_bad_one(app: Flask, store: Store, config: Config) -> 
 @mutant("validates-the-first-row-only", "stock.structural", "validates the first row and stores the others as sent: "
         "a bad value anywhere else is accepted")
 def _validates_the_first_row_only(app: Flask, store: Store, config: Config) -> None:
-    def receive(body: bytes, *, content_type: str | None, remote_addr: str | None) -> Receipt:
+    def receive(body: bytes, **sent: Any) -> Receipt:
         data = columns_sent(web.parse_json(body))
         if data is None:
-            return stock.receive(store, config.stock, body, content_type=content_type, remote_addr=remote_addr)
+            return stock.receive(store, config.stock, body, **sent)
         first = stock.validate({"data": {name: values[:1] for name, values in data.items()}})
         trusted = {stock.snake(name): [*first.columns[stock.snake(name)], *values[1:]]
                    for name, values in data.items() if name in stock.COLUMNS}
-        return stock.apply(store, stock.StockPush(trusted, {}), body, content_type=content_type,
-                           remote_addr=remote_addr)
+        return stock.apply(store, stock.StockPush(trusted, {}), body, **sent)
 
     replace_push(app, store, config, receive)
 
