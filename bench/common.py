@@ -140,6 +140,19 @@ def fresh_store_url(backend: str, folder: Path) -> Iterator[str]:
             yield url
 
 
+def empty_tables(url: str, *tables: str) -> None:
+    """Delete every row of ``tables`` in the store at ``url`` (a running receiver's store): its next push
+    goes into an empty store, without a new receiver and its cold first request."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in tables:
+                conn.execute(sa.text(f"TRUNCATE {table}" if engine.dialect.name == "postgresql"
+                                     else f"DELETE FROM {table}"))
+    finally:
+        engine.dispose()
+
+
 def interleaved(raw: Callable[[int], float], kit: Callable[[int], float], rounds: int) -> tuple[Timing, Timing]:
     """raw, kit, raw, kit … ``rounds`` times each; each call returns its own seconds."""
     raw_times, kit_times = [], []

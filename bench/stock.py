@@ -39,6 +39,7 @@ from bench.common import (
     Timing,
     add_common_arguments,
     backends,
+    empty_tables,
     fresh_store_url,
     quick,
     raw_sqlite,
@@ -126,15 +127,6 @@ def receiver_config(url: str, max_body_bytes: int | None = None) -> dict[str, An
     # One worker: every timed push reaches the worker the untimed first push warmed.
     return {"storage": {"url": url}, "server": {"workers": 1, "threads": 4}, "stock": stock}
 
-
-def empty_stock(url: str) -> None:
-    """Delete every stored stock row (the delivery log stays): the next push goes into an empty store."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("TRUNCATE stock" if engine.dialect.name == "postgresql" else "DELETE FROM stock"))
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -227,7 +219,7 @@ def main(argv: list[str] | None = None) -> float:
                 # Interleaved: raw, kit into an empty store, kit into the big store; again.
                 for body in bodies:
                     raw_times.append(raw_run(backend, body, work))
-                    empty_stock(url)
+                    empty_tables(url, "stock")
                     elapsed, _, after = into_empty(body)
                     kit_times.append(elapsed)
                     peak = max(peak, after)
