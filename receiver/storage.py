@@ -371,30 +371,76 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
     if not items:
         return []
     keep_bodies = conn.get_execution_options().get("keep_bodies", "rejected")
-    received_at = utcnow()
-    rows = [
-        {
-            "channel": item["channel"],
-            "received_at": received_at,
-            "outcome": item["outcome"],
-            "status": item.get("status"),
-            "reason": item.get("reason"),
-            "counts": item.get("counts"),
-            "warnings": item.get("warnings") or None,
-            "body_sha256": item.get("body_sha256") or (sha256(item["body"]) if item.get("body") is not None else None),
-            "body_bytes": len(item["body"]) if item.get("body") is not None else None,
-            "content_type": item.get("content_type"),
-            "remote_addr": item.get("remote_addr"),
-            "raw_body": item.get("body") if keeps_body(keep_bodies, item["outcome"]) else None,
-        }
-        for item in items
-    ]
-    result = conn.execute(deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True), rows)
-    ids = [int(row[0]) for row in result]
+    process = _delivery_processors(conn.dialect)
+    received_at = process.received_at(utcnow()) if process.received_at else utcnow()
+    counts, warnings = process.counts, process.warnings
+    rows = []
+    for item in items:
+        body = item.get("body")
+        rows.append((
+            item["channel"], received_at, item["outcome"], item.get("status"), item.get("reason"),
+            counts(item.get("counts")), warnings(item.get("warnings") or None),
+            item.get("body_sha256") or (sha256(body) if body is not None else None),
+            len(body) if body is not None else None, item.get("content_type"), item.get("remote_addr"),
+            body if keeps_body(keep_bodies, item["outcome"]) else None,
+        ))
+    ids = _insert_deliveries(conn, rows)
     record_part_of_details(conn, "headers", {delivery: item["headers"]
                                              for delivery, item in zip(ids, items, strict=True)
                                              if item.get("headers") is not None})
     return ids
+
+
+# The delivery log's columns as record_deliveries writes them (``id`` aside), in order.
+DELIVERY_COLUMNS = tuple(c.name for c in deliveries.columns if c.name != "id")
+
+
+@dataclass(frozen=True)
+class _DeliveryProcessors:
+    received_at: Any
+    counts: Any
+    warnings: Any
+
+
+@functools.lru_cache(maxsize=8)
+def _delivery_processors(dialect: Any) -> _DeliveryProcessors:
+    """The column types' own conversions of a value for the driver (JSON text, SQLite's date-time text),
+    applied once per value rather than through SQLAlchemy's per-statement parameter processing."""
+    def processor(name: str) -> Any:
+        return deliveries.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+    def unchanged(value: Any) -> Any:
+        return value
+
+    return _DeliveryProcessors(processor("received_at"), processor("counts") or unchanged,
+                               processor("warnings") or unchanged)
+
+
+def _insert_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+    """Insert delivery rows (tuples in DELIVERY_COLUMNS order) and return their ids, in order, through the
+    driver: SQLAlchemy's multi-row ``INSERT … RETURNING`` costs more than the database's work for a batch
+    of AMQP messages (psycopg re-parses its thousands of placeholders at every batch).
+
+    PostgreSQL: the ids are drawn from the column's sequence first (ascending, so the log keeps the
+    rows' order), then the rows go with them — by COPY from BULK_MIN_ROWS rows. SQLite: one executemany;
+    the write transaction holds the database's write lock, so the rows took consecutive rowids ending
+    at ``last_insert_rowid()``."""
+    if conn.dialect.name == "postgresql":
+        ids = [int(row[0]) for row in conn.exec_driver_sql(_NEXT_DELIVERY_IDS, (len(rows),))]
+        with_ids = [(delivery, *row) for delivery, row in zip(ids, rows, strict=True)]
+        if len(rows) >= BULK_MIN_ROWS:
+            _pg_copy(conn, deliveries, ("id", *DELIVERY_COLUMNS), with_ids)
+        else:
+            _executemany(conn, _compiled_plain_insert(conn.dialect, deliveries, ("id", *DELIVERY_COLUMNS)),
+                         ("id", *DELIVERY_COLUMNS), with_ids)
+        return ids
+    _executemany(conn, _compiled_plain_insert(conn.dialect, deliveries, DELIVERY_COLUMNS), DELIVERY_COLUMNS, rows)
+    last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+_NEXT_DELIVERY_IDS = ("SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) AS id "
+                      "FROM generate_series(1, %s) ORDER BY id")
 
 
 def update_delivery(conn: Connection, delivery_id: int, **values: Any) -> None:
@@ -536,6 +582,12 @@ def _compiled_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...], on
     return stmt.values({c: sa.bindparam(c) for c in columns}).compile(dialect=dialect)
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled_plain_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...]) -> Any:
+    """A plain ``INSERT`` of these columns, compiled once per dialect."""
+    return table.insert().values({c: sa.bindparam(c) for c in columns}).compile(dialect=dialect)
+
+
 def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     # Executed through the driver's executemany with plain tuples: SQLAlchemy's per-row parameter
     # processing costs more than the database's own work for large pushes.
@@ -627,8 +679,6 @@ def _pg_bulk(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: 
              on_conflict: str, newer_or_equal: str | None) -> int:
     """:func:`upsert_rows` and :func:`insert_ignore` on PostgreSQL: returns the same counts as the
     row-by-row statements (see the note above)."""
-    import psycopg  # the PostgreSQL driver, present whenever the dialect is
-
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return 0
@@ -643,19 +693,8 @@ def _pg_bulk(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: 
     # Most writes name each key once: then the rows go as they are and one plain INSERT … SELECT applies
     # them (the raw limit's own statement); the position column and DISTINCT ON serve repeated keys only.
     unique = len(set(map(_key_of(table, columns), rows))) == len(rows)
-    driver: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
-    copy_sql = sql.copy_unique if unique else sql.copy
-    try:
-        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            write_row = copy.write_row
-            if unique:
-                for row in rows:
-                    write_row(row)
-            else:
-                for position, row in enumerate(rows):
-                    write_row((*row, position))
-    except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(copy_sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
+    _copy_in(conn, sql.copy_unique if unique else sql.copy,
+             rows if unique else [(*row, position) for position, row in enumerate(rows)])
     extra = 0
     if sql.repeats is not None and not unique:
         extra = int(conn.exec_driver_sql(sql.repeats).scalar_one())
@@ -663,6 +702,28 @@ def _pg_bulk(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: 
     if on_conflict == "update" and newer_or_equal is None:
         return len(rows)  # row by row, every row of a plain upsert writes
     return written + extra
+
+
+def _pg_copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows (tuples in ``columns`` order) straight into ``table``: for rows no conflict can meet."""
+    quote = conn.dialect.identifier_preparer.quote
+    target = conn.dialect.identifier_preparer.format_table(table)
+    _copy_in(conn, f"COPY {target} ({', '.join(quote(c) for c in columns)}) FROM STDIN", rows)
+
+
+def _copy_in(conn: Connection, copy_sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """psycopg's COPY … FROM STDIN of rows on the connection, in its transaction; a driver error is raised
+    as SQLAlchemy's, so that the store classifies it like any other."""
+    import psycopg  # the PostgreSQL driver, present whenever the dialect is
+
+    driver: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
+    try:
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(copy_sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:

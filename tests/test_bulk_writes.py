@@ -98,3 +98,57 @@ def test_a_value_the_store_refuses_refuses_the_whole_write_and_changes_nothing(d
     assert state(db) == {"a": (stamp(1), 1)}
     with db.write() as conn:  # the connection is fine afterwards
         assert storage.upsert_rows(conn, items, COLUMNS, [("b", stamp(3), 3)]) == 1
+
+
+def delivery_item(number: int) -> dict[str, Any]:
+    """A delivery of every shape the channels log: with or without counts, warnings, a body, headers."""
+    item: dict[str, Any] = {"channel": "erp", "outcome": ("accepted", "duplicate", "rejected")[number % 3],
+                            "status": None if number % 2 else 200, "reason": f"réason {number}" if number % 4 else None,
+                            "counts": {"queue": "q", "n": number, "ü": [1.5, None]} if number % 5 else None,
+                            "warnings": [{"column": "x", "value": number}] if number % 7 == 1 else None,
+                            "content_type": "application/json", "remote_addr": None}
+    if number % 6:
+        item["body"] = b'{"\xc3\xbc": "\\u0000", "tab": "\t\\\\"}' + bytes([number % 256])
+    if number % 8 == 3:
+        item["headers"] = [["Content-Type", "application/json"], ["X-Key", "*** (masked, 3 characters)"]]
+    return item
+
+
+def logged(conn: sa.Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The rows of ``ids`` as SQLAlchemy reads them back, with the JSON columns' stored text."""
+    table = storage.deliveries
+    query = sa.select(table, sa.cast(table.c.counts, sa.Text).label("counts_text"),
+                      sa.cast(table.c.warnings, sa.Text).label("warnings_text")).where(table.c.id.in_(ids))
+    return [dict(row._mapping) for row in conn.execute(query.order_by(table.c.id))]
+
+
+@pytest.mark.parametrize("size", [1, 5, 70])
+def test_the_delivery_log_holds_each_delivery_in_order_as_sqlalchemy_itself_writes_it(db: storage.Store,
+                                                                                      size: int) -> None:
+    batch = [delivery_item(number) for number in range(size)]
+    table = storage.deliveries
+    with db.write() as conn:
+        before = storage.record_delivery(conn, channel="stock", outcome="accepted")
+        ids = storage.record_deliveries(conn, batch)
+        # The same rows through SQLAlchemy's own insert: the reference for what is stored.
+        reference = [int(conn.execute(table.insert().values(
+            id=delivery + 1_000_000, received_at=row["received_at"],
+            **{c: row[c] for c in storage.DELIVERY_COLUMNS if c != "received_at"})).inserted_primary_key[0])
+            for delivery, row in ((d, r) for d, r in zip(ids, logged(conn, ids), strict=True))]
+        after = storage.record_delivery(conn, channel="stock", outcome="accepted")
+    assert ids == sorted(ids) and len(set(ids)) == size and before < ids[0] and ids[-1] < after
+    with db.read() as conn:
+        rows, copies = logged(conn, ids), logged(conn, reference)
+        details = {delivery: storage.get_details(conn, delivery) for delivery in ids}
+    for number, (item, row, copy) in enumerate(zip(batch, rows, copies, strict=True)):
+        body = item.get("body")
+        assert row["channel"] == "erp" and row["outcome"] == item["outcome"] and row["status"] == item["status"]
+        assert row["reason"] == item["reason"] and row["counts"] == item["counts"]
+        assert row["warnings"] == item["warnings"]
+        assert row["body_bytes"] == (len(body) if body is not None else None)
+        assert row["body_sha256"] == (storage.sha256(body) if body is not None else None)
+        assert row["raw_body"] == (body if item["outcome"] == "rejected" else None), number  # keep_bodies default
+        assert row["received_at"] is not None and row["received_at"] == rows[0]["received_at"]
+        assert {k: v for k, v in row.items() if k != "id"} == {k: v for k, v in copy.items() if k != "id"}, number
+        shown = details[row["id"]]
+        assert (shown.headers if shown is not None else None) == item.get("headers"), number
