@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import operator
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -226,8 +227,8 @@ class Store:
         elif self.url.get_backend_name() == "postgresql":
             # Positional parameters let bulk writes pass row tuples straight to the driver.
             connect_args = {} if "connect_timeout" in self.url.query else {"connect_timeout": connect_timeout}
-            self.engine = sa.create_engine(self.url, paramstyle="format", pool_pre_ping=True,
-                                           connect_args=connect_args)
+            self.engine = sa.create_engine(self.url, paramstyle="format", connect_args=connect_args)
+            _ping_when_idle(self.engine)
         else:
             raise ConfigError(f"[storage] url {self.describe()!r} is not supported: use sqlite:///FILE or "
                               "postgresql://…")
@@ -284,6 +285,31 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# A pooled PostgreSQL connection idle this long is pinged before use (SQLAlchemy's pre-ping, for it alone):
+# a restart or a network timeout in between would have closed it. One in steady use is not: its round
+# trip would be a sixth of a small push's; if the server goes away under it, that one transaction fails
+# (an outage: 500, re-sent; the batch goes back to the queue) and the pool reconnects.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # new, or in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise sa.exc.DisconnectionError("the pooled connection was closed while idle")  # the pool reconnects
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
