@@ -447,11 +447,15 @@ def _insert_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> list[in
     driver: SQLAlchemy's multi-row ``INSERT … RETURNING`` costs more than the database's work for a batch
     of AMQP messages (psycopg re-parses its thousands of placeholders at every batch).
 
-    PostgreSQL: the ids are drawn from the column's sequence first (ascending, so the log keeps the
-    rows' order), then the rows go with them — by COPY from BULK_MIN_ROWS rows. SQLite: one executemany;
-    the write transaction holds the database's write lock, so the rows took consecutive rowids ending
-    at ``last_insert_rowid()``."""
+    PostgreSQL: one row is one ``INSERT … RETURNING``; more take their ids from the column's sequence
+    first (ascending, so the log keeps the rows' order) and go with them — by COPY from BULK_MIN_ROWS
+    rows. SQLite: one executemany; the write transaction holds the database's write lock, so the rows
+    took consecutive rowids ending at ``last_insert_rowid()``."""
     if conn.dialect.name == "postgresql":
+        if len(rows) == 1:  # one push: one round trip
+            compiled = _compiled_plain_insert(conn.dialect, deliveries, DELIVERY_COLUMNS, returning=True)
+            assert tuple(compiled.positiontup) == DELIVERY_COLUMNS  # the row's own order
+            return [int(conn.exec_driver_sql(compiled.string, rows[0]).scalar_one())]
         ids = [int(row[0]) for row in conn.exec_driver_sql(_NEXT_DELIVERY_IDS, (len(rows),))]
         with_ids = [(delivery, *row) for delivery, row in zip(ids, rows, strict=True)]
         if len(rows) >= BULK_MIN_ROWS:
@@ -609,9 +613,11 @@ def _compiled_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...], on
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_plain_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...]) -> Any:
-    """A plain ``INSERT`` of these columns, compiled once per dialect."""
-    return table.insert().values({c: sa.bindparam(c) for c in columns}).compile(dialect=dialect)
+def _compiled_plain_insert(dialect: Any, table: sa.Table, columns: tuple[str, ...], returning: bool = False) -> Any:
+    """A plain ``INSERT`` of these columns (``RETURNING`` the key with ``returning``), compiled once per
+    dialect."""
+    stmt = table.insert().values({c: sa.bindparam(c) for c in columns})
+    return (stmt.returning(*table.primary_key.columns) if returning else stmt).compile(dialect=dialect)
 
 
 def _executemany(conn: Connection, compiled: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
