@@ -488,9 +488,15 @@ def record_part_of_details(conn: Connection, part: str, values: Mapping[int, Any
     their other parts: what a batch of AMQP messages changed costs one write, not one per message."""
     if not values:
         return
-    stmt = _insert(conn, delivery_details)
-    stmt = stmt.on_conflict_do_update(index_elements=["delivery_id"], set_={part: stmt.excluded[part]})
-    conn.execute(stmt, [{"delivery_id": delivery, part: value} for delivery, value in values.items()])
+    dump = _json_processor(conn.dialect, part)
+    upsert_rows(conn, delivery_details, ("delivery_id", part),
+                [(delivery, dump(value)) for delivery, value in values.items()])
+
+
+@functools.lru_cache(maxsize=16)
+def _json_processor(dialect: Any, part: str) -> Any:
+    """A details part's value as its column type hands it to the driver (JSON text)."""
+    return delivery_details.c[part].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def get_details(conn: Connection, delivery_id: int) -> sa.Row[Any] | None:
