@@ -389,3 +389,22 @@ def test_the_read_api_answers_500_when_the_store_is_gone(tmp_path: Path) -> None
     assert answer.status_code == 500
     assert "storage unavailable" in answer.get_json()["error"]["message"]
     store.dispose()
+
+
+def test_each_written_state_records_its_diff_against_the_state_stored_before_its_batch(store: storage.Store) -> None:
+    first = erp.receive_batch(store, [note(erp.CUSTOMER, customer("C1")), note(erp.SUBSCRIPTION, subscription("S1"))])
+    second = erp.receive_batch(store, [
+        note(erp.CUSTOMER, customer("C1", status="Passive")),  # changed: diffed against batch one's state
+        note(erp.CUSTOMER, customer("C1", status="Suspended")),  # changed again: the last state is written
+        note(erp.CUSTOMER, customer("C2")),  # new
+    ])
+    with store.read() as conn:
+        changes = {r.delivery: storage.get_details(conn, r.delivery) for r in second}
+        first_changes = storage.get_details(conn, first[0].delivery)
+    assert first_changes is not None and first_changes.changes["new"] is True
+    last = changes[second[1].delivery].changes
+    assert (last["kind"], last["id"], last["new"], last["previous_delivery"]) == ("customer", "C1", False,
+                                                                                 first[0].delivery)
+    assert [(d["path"], d["before"], d["after"]) for d in last["diff"]] == [(["status"], "Active", "Suspended")]
+    assert changes[second[2].delivery].changes["new"] is True and changes[second[2].delivery].changes["diff"] == []
+    assert changes[second[0].delivery] is None or changes[second[0].delivery].changes is None  # superseded

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -455,7 +455,7 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
         except ReceiverError as exc:
             read.append(exc)
     with store.write() as conn:
-        stored = _stored_digests(conn, [obj for obj in read if isinstance(obj, ErpObject)])
+        stored = _stored_states(conn, [obj for obj in read if isinstance(obj, ErpObject)])
         items: list[dict[str, Any]] = []
         latest: dict[tuple[str, str], tuple[int, str]] = {}  # key → (index, digest) of its last accepted state
         repeats: dict[int, int] = {}  # index of a duplicate → index of the state it repeats, in this batch
@@ -477,8 +477,8 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
                 if latest[key][1] == obj.digest:
                     repeats[index] = latest[key][0]
                     continue
-            elif key in stored and stored[key][0] == obj.digest:
-                item["reason"] = f"same content as delivery {stored[key][1]}: nothing changed"
+            elif key in stored and stored[key].content_sha256 == obj.digest:
+                item["reason"] = f"same content as delivery {stored[key].delivery_id}: nothing changed"
                 continue
             item["outcome"] = "accepted"
             latest[key] = (index, obj.digest)
@@ -490,7 +490,7 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
                          .values(reason=sa.bindparam("reason")),
                          [{"delivery": ids[i], "reason": items[i]["reason"]} for i in repeats])
         written = [(read[index], ids[index]) for index, _ in latest.values()]
-        _record_changes(conn, written)
+        _record_changes(conn, written, stored)
         _write_objects(conn, written)
         if before_commit is not None:
             before_commit()
@@ -514,39 +514,35 @@ def receive_message(store: storage.Store, notification: Notification) -> Receipt
     return receive_batch(store, [notification])[0]
 
 
-def _stored_digests(conn: Connection, objects: Iterable[ErpObject]) -> dict[tuple[str, str], tuple[str, int]]:
-    """(kind, id) → (digest, delivery id) of the states currently stored for these objects."""
-    found: dict[tuple[str, str], tuple[str, int]] = {}
+def _stored_states(conn: Connection, objects: Iterable[ErpObject]) -> dict[tuple[str, str], Any]:
+    """(kind, id) → the stored state of each of these objects (id, content_sha256, delivery_id, document),
+    read once per kind: what decides a duplicate, and what the inspector's diff compares with."""
+    found: dict[tuple[str, str], Any] = {}
     for kind in KINDS.values():
         ids = list({obj.id for obj in objects if obj.kind is kind})
         if not ids:
             continue
         table = kind.table
-        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id).where(table.c.id.in_(ids))
-        found.update({(kind.name, row.id): (row.content_sha256, row.delivery_id) for row in conn.execute(query)})
+        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id, table.c.document).where(
+            table.c.id.in_(ids))
+        found.update({(kind.name, row.id): row for row in conn.execute(query)})
     return found
 
 
-def _record_changes(conn: Connection, written: Sequence[tuple[Any, int]]) -> None:
-    """For the inspector: each written object's diff against the state it replaces (read before it is
-    overwritten) and its parsed characteristic bag, in the delivery's details."""
-    for kind in KINDS.values():
-        objects = [(obj, delivery) for obj, delivery in written if obj.kind is kind]
-        if not objects:
-            continue
-        query = sa.select(kind.table.c.id, kind.table.c.document, kind.table.c.delivery_id).where(
-            kind.table.c.id.in_([obj.id for obj, _ in objects]))
-        before = {row.id: row for row in conn.execute(query)}
-        changes = {}
-        for obj, delivery in objects:
-            previous = before.get(obj.id)
-            changes[delivery] = {
-                "kind": kind.name, "id": obj.id, "new": previous is None,
-                "previous_delivery": None if previous is None else previous.delivery_id,
-                "diff": [] if previous is None else storage.field_diff(previous.document, obj.document),
-                "characteristics": [c.to_json() for c in obj.characteristics[:storage.MAX_DETAILED]],
-            }
-        storage.record_part_of_details(conn, "changes", changes)
+def _record_changes(conn: Connection, written: Sequence[tuple[Any, int]],
+                    stored: Mapping[tuple[str, str], Any]) -> None:
+    """For the inspector: each written object's diff against the state it replaces (``stored``, read
+    before it is overwritten) and its parsed characteristic bag, in the delivery's details."""
+    changes = {}
+    for obj, delivery in written:
+        previous = stored.get((obj.kind.name, obj.id))
+        changes[delivery] = {
+            "kind": obj.kind.name, "id": obj.id, "new": previous is None,
+            "previous_delivery": None if previous is None else previous.delivery_id,
+            "diff": [] if previous is None else storage.field_diff(previous.document, obj.document),
+            "characteristics": [c.to_json() for c in obj.characteristics[:storage.MAX_DETAILED]],
+        }
+    storage.record_part_of_details(conn, "changes", changes)
 
 
 def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:
