@@ -152,3 +152,16 @@ def test_the_delivery_log_holds_each_delivery_in_order_as_sqlalchemy_itself_writ
         assert {k: v for k, v in row.items() if k != "id"} == {k: v for k, v in copy.items() if k != "id"}, number
         shown = details[row["id"]]
         assert (shown.headers if shown is not None else None) == item.get("headers"), number
+
+
+def test_a_write_rolled_back_on_a_fresh_connection_leaves_the_next_write_working(db: storage.Store) -> None:
+    db.engine.dispose()  # fresh connections: the first bulk write of one creates its temporary table
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="after the write"), db.write() as conn:
+            storage.upsert_rows(conn, items, COLUMNS, [("a", stamp(1), 1)])
+            raise RuntimeError("the apply fails after the write")  # rolled back, the table's creation too
+    with db.write() as conn:
+        assert storage.upsert_rows(conn, items, COLUMNS, [("b", stamp(1), 1)]) == 1
+    with db.write() as conn:  # the same connection again, its table known now
+        assert storage.upsert_rows(conn, items, COLUMNS, [("b", stamp(2), 2), ("c", stamp(2), 3)]) == 2
+    assert state(db) == {"b": (stamp(2), 2), "c": (stamp(2), 3)}
