@@ -586,7 +586,7 @@ def upsert_rows(
     if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS:
         return _pg_bulk(conn, table, tuple(columns), rows, "update", newer_or_equal)
     compiled = _compiled_insert(conn.dialect, table, tuple(columns), "update", newer_or_equal)
-    return _executemany(conn, compiled, columns, _in_lock_order(conn, table, columns, rows))
+    return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
 
 
 def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -596,7 +596,7 @@ def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], row
     if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS:
         return _pg_bulk(conn, table, tuple(columns), rows, "nothing", None)
     compiled = _compiled_insert(conn.dialect, table, tuple(columns), "nothing", None)
-    return _executemany(conn, compiled, columns, _in_lock_order(conn, table, columns, rows))
+    return _executemany(conn, compiled, columns, _in_key_order(table, columns, rows))
 
 
 # On PostgreSQL a write of fewer rows than this goes as the row-by-row statement in one pipelined
@@ -605,14 +605,10 @@ def insert_ignore(conn: Connection, table: sa.Table, columns: Sequence[str], row
 BULK_MIN_ROWS = 64
 
 
-def _in_lock_order(conn: Connection, table: sa.Table, columns: Sequence[str],
-                   rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
-    """PostgreSQL: the rows sorted by key, stably — rows of one key keep their order (so "in order" still
-    holds), and concurrent transactions lock the rows they share in the same order, so two deliveries
-    touching the same keys queue instead of deadlocking. SQLite: as given — the write transaction holds
-    the whole database, and sorting 100,000 random keys makes SQLite's inserts slower, not faster."""
-    if conn.dialect.name == "sqlite":
-        return rows
+def _in_key_order(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows sorted by key, stably: rows of one key keep their order (so "in order" still holds),
+    and concurrent transactions on PostgreSQL lock the rows they share in the same order, so two
+    deliveries touching the same keys queue instead of deadlocking."""
     return sorted(rows, key=_key_of(table, columns))
 
 
