@@ -325,7 +325,8 @@ def _remember_bulk_tables(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn: Connection) -> None:
-        conn.info.pop("bulk_creating", None)
+        if not conn.invalidated:  # an invalidated one is closed: its info is cleared when it reconnects
+            conn.info.pop("bulk_creating", None)
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
