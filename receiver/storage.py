@@ -229,7 +229,6 @@ class Store:
             connect_args = {} if "connect_timeout" in self.url.query else {"connect_timeout": connect_timeout}
             self.engine = sa.create_engine(self.url, paramstyle="format", connect_args=connect_args)
             _ping_when_idle(self.engine)
-            _remember_bulk_tables(self.engine)
         else:
             raise ConfigError(f"[storage] url {self.describe()!r} is not supported: use sqlite:///FILE or "
                               "postgresql://…")
@@ -311,22 +310,6 @@ def _ping_when_idle(engine: Engine) -> None:
             alive = False
         if not alive:
             raise sa.exc.DisconnectionError("the pooled connection was closed while idle")  # the pool reconnects
-
-
-def _remember_bulk_tables(engine: Engine) -> None:
-    """The temporary tables of bulk writes (see below) a pooled connection holds, in its ``info``: created
-    once per connection, not asked for at every write. A creation counts once its transaction commits (a
-    rollback undoes it); a new connection starts with none."""
-    @event.listens_for(engine, "commit")
-    def _committed(conn: Connection) -> None:
-        creating = conn.info.pop("bulk_creating", None)
-        if creating:
-            conn.info.setdefault("bulk_created", set()).update(creating)
-
-    @event.listens_for(engine, "rollback")
-    def _rolled_back(conn: Connection) -> None:
-        if not conn.invalidated:  # an invalidated one is closed: its info is cleared when it reconnects
-            conn.info.pop("bulk_creating", None)
 
 
 def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
@@ -738,9 +721,7 @@ def _pg_bulk(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: 
     if not rows:
         return 0
     sql = _bulk_sql(conn.dialect, table, columns, on_conflict, newer_or_equal)
-    if sql.temp not in conn.info.get("bulk_created", ()):
-        conn.exec_driver_sql(sql.create)
-        conn.info.setdefault("bulk_creating", set()).add(sql.temp)  # known to exist once committed
+    conn.exec_driver_sql(sql.create)
     # Emptied at commit; a second write to the same table in one transaction empties it first.
     used = conn.info.setdefault("bulk_tables", {})
     transaction = conn.get_transaction()
