@@ -4,6 +4,7 @@ closed while in steady use fails one transaction as an outage, and the next one 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +32,16 @@ def close_pooled_connection(store: storage.Store, postgres_url: str) -> None:
     try:
         with admin.begin() as conn:
             assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        # The signal is sent; wait until the backend has gone, or the next query may still reach it.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with admin.begin() as conn:
+                alive = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                     {"pid": pid}).scalar_one()
+            if not alive:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"backend {pid} still running 10 s after pg_terminate_backend")
     finally:
         admin.dispose()
 
