@@ -397,9 +397,8 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
     if not items:
         return []
     keep_bodies = conn.get_execution_options().get("keep_bodies", "rejected")
-    process = _delivery_processors(conn.dialect)
-    received_at = process.received_at(utcnow()) if process.received_at else utcnow()
-    counts, warnings = process.counts, process.warnings
+    received_at = _to_driver(conn.dialect, deliveries.c.received_at)(utcnow())
+    counts, warnings = _to_driver(conn.dialect, deliveries.c.counts), _to_driver(conn.dialect, deliveries.c.warnings)
     rows = []
     for item in items:
         body = item.get("body")
@@ -421,25 +420,16 @@ def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list
 DELIVERY_COLUMNS = tuple(c.name for c in deliveries.columns if c.name != "id")
 
 
-@dataclass(frozen=True)
-class _DeliveryProcessors:
-    received_at: Any
-    counts: Any
-    warnings: Any
+@functools.lru_cache(maxsize=64)
+def _to_driver(dialect: Any, column: sa.Column[Any]) -> Any:
+    """The column type's own conversion of a value for the driver (JSON text, SQLite's date-time text), or
+    the value as it is: applied once per value rather than through SQLAlchemy's per-statement parameter
+    processing."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect) or _unchanged
 
 
-@functools.lru_cache(maxsize=8)
-def _delivery_processors(dialect: Any) -> _DeliveryProcessors:
-    """The column types' own conversions of a value for the driver (JSON text, SQLite's date-time text),
-    applied once per value rather than through SQLAlchemy's per-statement parameter processing."""
-    def processor(name: str) -> Any:
-        return deliveries.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-
-    def unchanged(value: Any) -> Any:
-        return value
-
-    return _DeliveryProcessors(processor("received_at"), processor("counts") or unchanged,
-                               processor("warnings") or unchanged)
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def _insert_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
@@ -488,15 +478,9 @@ def record_part_of_details(conn: Connection, part: str, values: Mapping[int, Any
     their other parts: what a batch of AMQP messages changed costs one write, not one per message."""
     if not values:
         return
-    dump = _json_processor(conn.dialect, part)
+    dump = _to_driver(conn.dialect, delivery_details.c[part])
     upsert_rows(conn, delivery_details, ("delivery_id", part),
                 [(delivery, dump(value)) for delivery, value in values.items()])
-
-
-@functools.lru_cache(maxsize=16)
-def _json_processor(dialect: Any, part: str) -> Any:
-    """A details part's value as its column type hands it to the driver (JSON text)."""
-    return delivery_details.c[part].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def get_details(conn: Connection, delivery_id: int) -> sa.Row[Any] | None:
