@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inventory_push_kit import fixtures
-from inventory_push_kit.receiver import create_app
+from inventory_push_kit.receiver import create_app, storage
 from inventory_push_kit.receiver.channels import servicemobility
 from inventory_push_kit.receiver.errors import InvalidPayload
 from inventory_push_kit.receiver.storage import Store
@@ -304,6 +304,65 @@ def test_a_duplicate_is_200_and_changes_nothing(make_client: Any) -> None:
     logged = deliveries(client)
     assert [d["outcome"] for d in logged] == ["duplicate", "duplicate", "accepted"]
     assert "differs" in logged[0]["reason"] and "differs" not in logged[1]["reason"]
+
+
+@pytest.mark.parametrize("items", [1, 62, 63, 64, 200])  # one statement on PostgreSQL below 64 rows with the event
+def test_an_event_of_any_size_is_stored_whole_and_a_longer_duplicate_adds_no_row(make_client: Any, store_url: str,
+                                                                                  items: int) -> None:
+    client = make_client()
+    products = [item(f"P-{i:03}", OutQty=float(i)) for i in range(items)]
+    sent = event(usage("0x01", "1002", "WO-1", "2022-07-27T23:01:11.235Z", location("VAN-014", *products)))
+    first = post(client, sent, headers={"X-Request-Id": "r-1"})
+    assert first.get_json()["rows"] == {"received": 1, "usage": items}
+    longer = copy.deepcopy(sent)
+    longer["data"]["rows"].append(copy.deepcopy(sent["data"]["rows"][0]))
+    assert post(client, longer).get_json()["outcome"] == "duplicate"
+    rows = api(client, f"usage?limit={items + 10}")
+    assert [(r["itemIndex"], r["ProdNum"], r["OutQty"]) for r in rows] == [
+        (i, f"P-{i:03}", float(i)) for i in range(items)]
+    assert {r["deliveryId"] for r in rows} == {first.get_json()["delivery"]}
+    assert probe(client, SOURCE, sent["id"]).get_json()["deliveryCount"] == 2
+    assert recorded_headers(store_url, first.get_json()["delivery"])["X-Request-Id"] == "r-1"
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # SQLite has only the separate writes
+def test_one_statement_stores_an_event_as_the_separate_writes_do(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    odd = item("P-\"q\"\\ü", SerialNum="S 1", BatchNum="", InQty=0.0001, OutQty=-12345678901.5,
+               InventoryQty=3.0, ReportedDamagedQty=1e-4, DispositionReasons=[{"Reason": "Dämaged", "Qty": 1.25}])
+    documents = [json.loads(fixtures.raw("servicemobility", "document-envelope")),
+                 event(usage("0x01", "1002", "WO-1", "2022-07-27T23:01:11.235Z", location("VAN-014", odd, item("P-2")),
+                             user="tnguyen"), usage("0x02", "1009", "WO-2", "2024-02-29T00:00:00.000Z",
+                                                   location("SHELF 2", item("P-3")), user=None), time=None)]
+    headers = [["Content-Type", "application/json"], ["X-Request-Id", "r-ü"]]
+    stored: dict[str, Any] = {}
+    for path, bulk_min_rows in (("one", 10**9), ("two", 1)):  # one statement; separate writes
+        monkeypatch.setattr(storage, "BULK_MIN_ROWS", bulk_min_rows)
+        for n, document in enumerate(documents):
+            document = copy.deepcopy(document) | {"source": f"{path} {n}"}
+            body = json.dumps(document).encode()
+            receipt = servicemobility.apply(store, servicemobility.validate(document), body,
+                                            content_type="application/json", remote_addr="192.0.2.1",
+                                            headers=headers if n == 0 else None)
+            assert receipt.outcome == "accepted"
+            with store.read() as conn:
+                delivery = conn.execute(sa.select(storage.deliveries).where(
+                    storage.deliveries.c.id == receipt.delivery)).one()._asdict()
+                events = [r._asdict() for r in conn.execute(sa.select(servicemobility.event_table).where(
+                    servicemobility.event_table.c.delivery_id == receipt.delivery))]
+                usage_rows = [r._asdict() for r in conn.execute(sa.select(servicemobility.usage_table).where(
+                    servicemobility.usage_table.c.delivery_id == receipt.delivery).order_by(
+                    *servicemobility.usage_table.primary_key.columns))]
+                details = storage.get_details(conn, receipt.delivery)
+            assert len(events) == 1 and len(usage_rows) == receipt.counts["usage"] > 0
+            for row in (delivery, *events, *usage_rows):
+                for column in ("id", "delivery_id", "source", "received_at", "body_sha256"):
+                    row.pop(column, None)
+            for row in events:
+                row["envelope"].pop("source")
+            stored.setdefault(n, []).append((delivery, events, usage_rows, details and details.headers))
+    for n, (one_statement, separate) in stored.items():
+        assert one_statement == separate, n
+    assert stored[0][0][3] == headers and stored[1][0][3] is None
 
 
 def test_the_same_id_from_another_source_is_another_event(make_client: Any) -> None:

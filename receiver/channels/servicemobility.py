@@ -533,8 +533,8 @@ class Event:
         return len(rows) if isinstance(rows, list) else 0
 
     def usage_rows(self) -> list[tuple[Any, ...]]:
-        """InventoryUsage flattened, in ``USAGE_COLUMNS`` order but for the delivery id: one row per
-        item per storage location per usage row, in the event's own order."""
+        """InventoryUsage flattened, in ``USAGE_COLUMNS`` order: one row per item per
+        storage location per usage row, in the event's own order."""
         if self.loaded["type"] != "InventoryUsage":
             return []
         source, event_id = self.loaded["source"], self.loaded["id"]
@@ -603,8 +603,9 @@ usage_table = sa.Table(
 )
 
 # The order of the tuples written: the tables' own (usage rows get their delivery id last).
-EVENT_COLUMNS = [column.name for column in event_table.columns]
-USAGE_COLUMNS = [column.name for column in usage_table.columns if column.name != "delivery_id"] + ["delivery_id"]
+# The columns of the rows apply() writes, the delivery's id aside.
+EVENT_COLUMNS = tuple(column.name for column in event_table.columns if column.name != "delivery_id")
+USAGE_COLUMNS = tuple(column.name for column in usage_table.columns if column.name != "delivery_id")
 
 
 def validate(document: Any, path_type: str | None = None) -> Event:
@@ -642,19 +643,17 @@ def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str 
     envelope = json.dumps(event.document, ensure_ascii=False, separators=(",", ":"))
     usage_rows = event.usage_rows()
     counts = {"received": event.rows, "usage": len(usage_rows)}
+    loaded = event.loaded
+    stored_event = storage.Rows(event_table, EVENT_COLUMNS, [(
+        loaded["source"], loaded["id"], loaded["type"], loaded["time"], envelope, body_sha256, 1)])
     with store.write() as conn:
-        delivery = storage.record_delivery(
-            conn, channel=NAME, outcome="accepted", status=200, reason=reason, counts=counts, body=body,
-            body_sha256=body_sha256,
-            content_type=content_type, remote_addr=remote_addr, warnings=event.warnings, headers=headers,
-        )
-        new = storage.insert_ignore(conn, event_table, EVENT_COLUMNS, [(
-            event.loaded["source"], event.loaded["id"], event.loaded["type"], event.loaded["time"], envelope,
-            body_sha256, delivery, 1)])
+        delivery, new = storage.record_delivery_inserting(conn, {
+            "channel": NAME, "outcome": "accepted", "status": 200, "reason": reason, "counts": counts, "body": body,
+            "body_sha256": body_sha256, "content_type": content_type, "remote_addr": remote_addr,
+            "warnings": event.warnings, "headers": headers,
+        }, stored_event, storage.Rows(usage_table, USAGE_COLUMNS, usage_rows))
         if not new:
             return _duplicate(conn, event, delivery, body_sha256)
-        storage.insert_ignore(conn, usage_table, USAGE_COLUMNS,
-                              [(*row, delivery) for row in usage_rows])
     return Receipt("accepted", delivery, counts, event.warnings)
 
 
