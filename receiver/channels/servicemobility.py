@@ -640,7 +640,8 @@ def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str 
     duplicate: disregarded (the document's word), counted, answered 200. The unique key decides, so
     concurrent copies of one event on any number of receivers store it once."""
     body_sha256 = storage.sha256(body)
-    envelope = json.dumps(event.document, ensure_ascii=False, separators=(",", ":"))
+    # The envelope as received: the body's own text (valid JSON, checked by parse_json), not a copy of it.
+    envelope = body.decode("utf-8-sig")
     usage_rows = event.usage_rows()
     counts = {"received": event.rows, "usage": len(usage_rows)}
     loaded = event.loaded
