@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from .. import storage
@@ -523,8 +524,13 @@ def _stored_states(conn: Connection, objects: Iterable[ErpObject]) -> dict[tuple
         if not ids:
             continue
         table = kind.table
-        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id, table.c.document).where(
-            table.c.id.in_(ids))
+        if conn.dialect.name == "postgresql":
+            # One array parameter, whatever the batch's size: psycopg prepares the statement once, while
+            # IN (…) would be a new statement of one placeholder per id for every batch.
+            matches = table.c.id == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(table.c.id.type)))
+        else:
+            matches = table.c.id.in_(ids)
+        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id, table.c.document).where(matches)
         found.update({(kind.name, row.id): row for row in conn.execute(query)})
     return found
 
