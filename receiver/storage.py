@@ -612,29 +612,9 @@ def record_delivery_inserting(conn: Connection, item: dict[str, Any], first: Row
 
 
 def _as_recordset(rows: Rows) -> str:
-    """Rows as one JSON parameter for json_to_recordset: an array of objects by column name, a JSON
-    column's value (JSON text already) spliced in as it is."""
-    spliced = _json_columns(rows.table, rows.columns)
-    if not spliced:
-        return _dumps([dict(zip(rows.columns, row, strict=True)) for row in rows.rows])
-    at = [rows.columns.index(c) for c in spliced]
-    plain = [i for i in range(len(rows.columns)) if i not in at]
-    objects = []
-    for row in rows.rows:
-        text = _dumps({rows.columns[i]: row[i] for i in plain})[:-1]
-        values = ",".join(f'"{c}":{"null" if row[i] is None else row[i]}' for c, i in zip(spliced, at, strict=True))
-        objects.append(f"{text},{values}}}" if plain else f"{{{values}}}")
-    return f"[{','.join(objects)}]"
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-@functools.lru_cache(maxsize=64)
-def _json_columns(table: sa.Table, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """The JSON-typed ones of ``columns``."""
-    return tuple(c for c in columns if isinstance(table.c[c].type, sa.JSON))
+    """Rows as one JSON parameter for json_to_recordset: an array of objects by column name."""
+    return json.dumps([dict(zip(rows.columns, row, strict=True)) for row in rows.rows],
+                      ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -651,8 +631,13 @@ def _delivery_inserting_sql(dialect: Any, headers: bool, first: sa.Table, first_
     quote = preparer.quote
 
     def rows_cte(name: str, table: sa.Table, columns: tuple[str, ...], guard: str) -> str:
-        declared = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
-        selected = ", ".join(f"v.{quote(c)}" for c in columns)
+        # A JSON column's value is JSON text already: read as text, then parsed as the column's type. (Not
+        # spliced in as JSON: json_to_recordset refuses a \u0000 escape anywhere in what it parses, while
+        # the column itself holds one.)
+        types = {c: table.c[c].type.compile(dialect=dialect) for c in columns}
+        declared = ", ".join(f"{quote(c)} {'text' if types[c] == 'JSON' else types[c]}" for c in columns)
+        selected = ", ".join(f"CAST(v.{quote(c)} AS JSON)" if types[c] == "JSON" else f"v.{quote(c)}"
+                             for c in columns)
         names = ", ".join(quote(c) for c in columns)
         key = ", ".join(f"v.{quote(c.name)}" for c in table.primary_key.columns)
         return (f"{name} AS (INSERT INTO {preparer.format_table(table)} ({names}, delivery_id) "  # noqa: S608

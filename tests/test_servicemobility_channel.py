@@ -365,6 +365,17 @@ def test_one_statement_stores_an_event_as_the_separate_writes_do(store: Store, m
     assert stored[0][0][3] == headers and stored[1][0][3] is None
 
 
+def test_a_nul_escape_where_the_document_sets_no_rule_is_kept_as_sent_on_both_backends(make_client: Any) -> None:
+    # PostgreSQL's json column holds "\u0000" (its text columns cannot): the envelope keeps it, as SQLite does.
+    client = make_client()
+    sent = event(ONE_ROW, extension="a\u0000b")
+    sent["data"]["note"] = ["\u0000"]
+    answer = post(client, sent)
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "accepted", answer.get_json()
+    stored = probe(client, SOURCE, sent["id"]).get_json()
+    assert stored["extension"] == "a\u0000b" and stored["data"]["note"] == ["\u0000"]
+
+
 def test_the_same_id_from_another_source_is_another_event(make_client: Any) -> None:
     client = make_client()
     sent = event(ONE_ROW)
