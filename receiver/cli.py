@@ -270,7 +270,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="inventory-receiver", description=__doc__, epilog=startup.EXIT_CODES_HELP,
+        prog="inventory-receiver", description=__doc__, epilog=startup.EXIT_CODES_HELP, allow_abbrev=False,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()} ({DISTRIBUTION})")
     parser.add_argument("--config", "-c", metavar="FILE",
@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, run: Any, help: str, description: str | None = None) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help, description=description or help, epilog=startup.EXIT_CODES_HELP,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
         parser.set_defaults(run=run)
         return parser
 

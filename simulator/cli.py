@@ -18,7 +18,7 @@ CHANNEL_MODULES = ("inventory_push_kit.simulator.stock", "inventory_push_kit.sim
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="inventory-simulator",
+        prog="inventory-simulator", allow_abbrev=False,
         description="Behave like an inventory platform: send conforming and malformed pushes to a receiver.",
     )
     try:

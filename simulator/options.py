@@ -19,7 +19,7 @@ from .runner import Console, HttpDelivery, Runner, Step
 def channel_parser(subparsers: Any, name: str, *, help: str, description: str) -> argparse.ArgumentParser:
     """The sub-command of one channel (``inventory-simulator NAME``)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help, description=description,
+        name, help=help, description=description, allow_abbrev=False,
         epilog=None if name == "erp" else "Exit codes: 0 every answer as a correct receiver gives it; 1 any "
         "unexpected answer; 2 a bad option, an unreadable --body, or a receiver that cannot be reached.")
     return parser

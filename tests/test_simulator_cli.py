@@ -44,6 +44,14 @@ def test_an_unknown_case_is_refused_before_anything_is_sent(capsys: pytest.Captu
     assert "no case named no-such-case" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("channel", ["stock", "s360", "servicemobility"])
+def test_an_abbreviated_option_is_refused_not_guessed(capsys: pytest.CaptureFixture[str], channel: str) -> None:
+    # "--ur" is not taken for --url: a later option sharing the prefix would silently change what it means.
+    with pytest.raises(SystemExit) as exited:
+        main([channel, "--ur", URL, "--list-cases"])
+    assert exited.value.code == 2 and "required: --url" in capsys.readouterr().err
+
+
 @responses.activate
 def test_case_sends_exactly_the_named_cases(capsys: pytest.CaptureFixture[str]) -> None:
     responses.add(responses.POST, URL, status=422, json={"error": {"status": 422}})
