@@ -1,7 +1,7 @@
 """README.md works as written: its command blocks, run in order in a fresh copy of the repository against
 the local PostgreSQL and RabbitMQ, all do what the README says (the convention: devtools/readme.py and the
 comment at the top of README.md). The Quick start's two commands are checked to be there, not run:
-``make test`` runs this test and ``make demo`` is the demo."""
+``make test`` runs this test, and CI (``.ci/run``) runs ``make test`` and then ``make demo``."""
 
 from __future__ import annotations
 
