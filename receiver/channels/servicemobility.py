@@ -638,7 +638,8 @@ def apply(store: storage.Store, event: Event, body: bytes, *, content_type: str 
           remote_addr: str | None = None, reason: str | None = None, headers: list[list[str]] | None = None) -> Receipt:
     """Store one event in one transaction. An event whose (source, id) is already stored is a
     duplicate: disregarded (the document's word), counted, answered 200. The unique key decides, so
-    concurrent copies of one event on any number of receivers store it once."""
+    concurrent copies of one event on any number of receivers store it once. ``body`` is what ``event``
+    was validated from: its text is the envelope stored."""
     body_sha256 = storage.sha256(body)
     # The envelope as received: the body's own text (valid JSON, checked by parse_json), not a copy of it.
     envelope = body.decode("utf-8-sig")

@@ -174,7 +174,9 @@ def _keeps_first_version(app: Flask, store: Store, config: Config) -> None:
                 seen.add(key)
                 rows.append(row)
         kept = {**document, "data": {**document["data"], "rows": rows}}
-        return servicemobility.apply(store, servicemobility.validate(kept, "InventoryUsage"), body, **sent)
+        # What it kept is all it holds: the envelope it stores is that document's text, not the body's.
+        return servicemobility.apply(store, servicemobility.validate(kept, "InventoryUsage"),
+                                     json.dumps(kept).encode(), **sent)
 
     replace_view(app, store, config, "InventoryUsage", receive)
 
