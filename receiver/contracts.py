@@ -27,7 +27,7 @@ from marshmallow import Schema, fields
 
 from inventory_push_kit import fixtures
 
-from . import api
+from . import api, metrics
 from .channels import CHANNELS, erp
 from .config import Config
 from .errors import ERROR_SCHEMA, error_body
@@ -144,6 +144,34 @@ HEALTH = Operation(
     {"type": "object", "required": ["status", "storage"],
      "properties": {"status": {"const": "ok"}, "storage": {"type": "string"}}},
     {"status": "ok", "storage": "sqlite"}, ())
+_READINESS = {"type": "object", "required": ["status", "storage"],
+              "properties": {"status": {"const": "ready"}, "storage": {"type": "string"}}}
+READY = Operation(
+    "get", "/readyz", "get_readiness", "Readiness check",
+    "200 when the database answers and its schema is this release's; 503 naming each problem otherwise "
+    "(a load balancer's readiness probe).", _READINESS, {"status": "ready", "storage": "sqlite"}, (),
+    other_answers={503: {
+        "description": "Not ready: what is wrong, by part.",
+        "content": {"application/json": {
+            "schema": {"type": "object", "required": ["status", "problems", "storage"],
+                       "properties": {"status": {"const": "not ready"}, "storage": {"type": "string"},
+                                      "problems": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "example": {"status": "not ready", "storage": "postgresql",
+                        "problems": {"database": "storage unavailable (postgresql): connection refused: start the "
+                                                 "database or fix [storage] url"}}}}}})
+
+
+def _metrics(path: str) -> Operation:
+    return Operation(
+        "get", path, "get_metrics", "Prometheus metrics",
+        "The Prometheus text exposition (text/plain; version=1.0.0) of every worker's counters and histograms "
+        "([metrics]; bearer token: [metrics] token, else the read API's). Not served without a token, or with "
+        "[metrics] enabled = false.",
+        {"type": "string"}, f"# TYPE {metrics.PREFIX}_deliveries_total counter\n"
+        f'{metrics.PREFIX}_deliveries_total{{channel="stock",outcome="accepted",status="200"}} 1.0\n', (401,),
+        security=[{"metrics": []}], answer_type="text/plain")
+
+
 OPENAPI = Operation(
     "get", "/openapi.json", "get_openapi", "This document",
     "The OpenAPI document of this receiver's enabled channels (rendered at /docs).", {"type": "object"},
@@ -156,8 +184,9 @@ def openapi(config: Config | None = None) -> dict[str, Any]:
     spec = _spec("Inventory push receiver", (
         "The HTTP surface of the inventory push kit's reference receiver: the endpoints the platforms push to "
         "(the aviation marketplace's stock push, S-360's inventory webhook, ServiceMobility's nine webhooks), the "
-        "read API whose GETs tagged \"state probe\" are the state probe protocol (docs/state-probe.md), and the "
-        "one error envelope every refusal has. The ERP queues are in the AsyncAPI document "
+        "read API whose GETs tagged \"state probe\" are the state probe protocol (docs/state-probe.md), the "
+        "receiver's own health, readiness and metrics, and the one error envelope every refusal has. The ERP "
+        "queues are in the AsyncAPI document "
         f"({ASYNCAPI_FILE}); each payload is also a JSON Schema of its own (*.schema.json). Where the platforms' "
         f"documents leave gaps, descriptions cite the kit's decisions ([contract_tests/decisions.md]({DECISIONS})). "
         "Before any endpoint sees a request, the server itself refuses what it cannot take — a request it cannot "
@@ -191,7 +220,13 @@ def openapi(config: Config | None = None) -> dict[str, Any]:
                   "(bearer token)."})
         spec.tag({"name": "state probe", "description": "The GETs of the state probe protocol (docs/state-probe.md): "
                   "a customer's receiver can offer the same for the contract suite's checks of what was stored."})
-    groups.append(("receiver", "receiver", [HEALTH, OPENAPI]))
+    receiver_operations = [HEALTH, READY, OPENAPI]
+    if config is None or metrics.scrape_token(config) is not None:
+        receiver_operations.append(_metrics(config.metrics.path if config is not None else "/metrics"))
+        spec.components.security_scheme("metrics", {
+            "type": "http", "scheme": "bearer",
+            "description": "The token /metrics needs: [metrics] token, else the read API's [api] token."})
+    groups.append(("receiver", "receiver", receiver_operations))
     spec.tag({"name": "receiver", "description": "The receiver itself."})
     for channel, tag, operations in groups:
         for operation in operations:
@@ -211,7 +246,8 @@ def _operation(channel: str, tag: str, operation: Operation) -> dict[str, Any]:
         answer["links"] = operation.links
     refusals = sorted({*operation.refusals, 500} if operation.refusals else operation.refusals)
     responses: dict[str, Any] = {"200": answer, **{str(s): {"$ref": f"#/components/responses/Error{s}"}
-                                                   for s in refusals}}
+                                                   for s in refusals},
+                                 **{str(s): other for s, other in operation.other_answers.items()}}
     result: dict[str, Any] = {"operationId": operation.operation_id, "summary": operation.summary,
                               "description": _decision_links(operation.description), "tags": tags,
                               "responses": responses}

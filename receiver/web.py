@@ -121,6 +121,8 @@ class Operation:
     read: bool = False  # a read route: under [api] prefix, with the read API's bearer token
     probe: bool = False  # part of the state probe protocol (docs/state-probe.md)
     answer_type: str = "application/json"
+    # Answers other than 200 and the error envelope: status → OpenAPI response object (/readyz's 503).
+    other_answers: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def test_a_receiver_serves_the_document_of_its_enabled_channels_and_configuratio
         "stock": {"enabled": True, "path": "/push", "credential_headers": {"X-User": "u", "X-Key": "secret-value"}},
         "s360": {"enabled": True, "auth": "API_KEY", "login": "-x-s360-key", "password": "key-value"},
     })
-    assert set(document["paths"]) == {"/push", "/s360/inventory", "/healthz", "/openapi.json"}
+    assert set(document["paths"]) == {"/push", "/s360/inventory", "/healthz", "/readyz", "/openapi.json"}  # no token
     schemes = document["components"]["securitySchemes"]
     assert {scheme["name"] for name, scheme in schemes.items() if name.startswith("stock-")} == {"X-User", "X-Key"}
     assert document["paths"]["/push"]["post"]["security"] == [{"stock-X-User": [], "stock-X-Key": []}]

@@ -66,6 +66,7 @@ def schemathesis_config(path: Path) -> Path:
     token = jwt.encode({"iat": now, "exp": now + 3600, "name": "schemathesis"}, SECRET, algorithm="HS256")
     lines = ["[checks]", "enabled = true", "",
              "[auth.openapi.read-api]", f'bearer = "{TOKEN}"', "",
+             "[auth.openapi.metrics]", f'bearer = "{TOKEN}"', "",
              "[auth.openapi.s360-basic]", f'username = "{S360[0]}"', f'password = "{S360[1]}"', "",
              "[auth.openapi.stock-X-Stock-Key]", f'api_key = "{STOCK_KEY}"', "",
              "[auth.openapi.servicemobility-token]", f'api_key = "{token}"', ""]
@@ -110,6 +111,7 @@ def test_schemathesis_finds_nothing_wrong_with_the_reference_receiver(tmp_path: 
         assert f"✅ {phase}" in output, output[-4000:]
     suites = ET.parse(junit).getroot()  # noqa: S314 (the report written a moment ago)
     cases = list(suites.iter("testcase"))
-    assert len(cases) >= 29  # every operation of the document was tested
+    assert len(cases) >= 31  # every operation of the document was tested
+    assert {"GET /healthz", "GET /readyz", "GET /metrics"} <= {case.get("name") for case in cases}
     assert not [case for case in cases if case.find("failure") is not None or case.find("error") is not None]
     assert "Traceback" not in receiver.log_text()  # nothing failed inside the receiver either
