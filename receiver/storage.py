@@ -634,10 +634,10 @@ def _delivery_inserting_sql(dialect: Any, headers: bool, first: sa.Table, first_
         # A JSON column's value is JSON text already: read as text, then parsed as the column's type. (Not
         # spliced in as JSON: json_to_recordset refuses a \u0000 escape anywhere in what it parses, while
         # the column itself holds one.)
-        types = {c: table.c[c].type.compile(dialect=dialect) for c in columns}
-        declared = ", ".join(f"{quote(c)} {'text' if types[c] == 'JSON' else types[c]}" for c in columns)
-        selected = ", ".join(f"CAST(v.{quote(c)} AS JSON)" if types[c] == "JSON" else f"v.{quote(c)}"
+        json_typed = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
+        declared = ", ".join(f"{quote(c)} {'text' if c in json_typed else table.c[c].type.compile(dialect=dialect)}"
                              for c in columns)
+        selected = ", ".join(f"CAST(v.{quote(c)} AS JSON)" if c in json_typed else f"v.{quote(c)}" for c in columns)
         names = ", ".join(quote(c) for c in columns)
         key = ", ".join(f"v.{quote(c.name)}" for c in table.primary_key.columns)
         return (f"{name} AS (INSERT INTO {preparer.format_table(table)} ({names}, delivery_id) "  # noqa: S608
