@@ -386,21 +386,34 @@ def record_delivery(conn: Connection, **item: Any) -> int:
     return record_deliveries(conn, [item])[0]
 
 
-def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]]) -> list[int]:
+def record_deliveries(conn: Connection, items: Sequence[dict[str, Any]], *,
+                      ids: Sequence[int] | None = None) -> list[int]:
     """Append deliveries to the log in one statement and return their ids, in order (a batch of AMQP
     messages costs one insert). Each item: ``channel``, ``outcome`` (accepted | duplicate | rejected),
     and optionally ``status``, ``reason``, ``counts``, ``warnings``, ``body`` (its size and SHA-256 are
-    recorded; ``body_sha256`` saves hashing it again), ``content_type``, ``remote_addr``, ``headers``
-    (the request's, as the inspector shows them: written to the delivery's details in the same
-    transaction). The raw bytes are stored as the store's ``keep_bodies`` says for the outcome
-    (:func:`keeps_body`; a delivery whose outcome changes later keeps what its first outcome decided)."""
+    recorded; ``body_sha256`` saves hashing it again), ``content_type``, ``remote_addr``, and the parts of
+    the delivery's details the inspector shows, written in the same transaction: ``headers`` (the
+    request's) and ``changes`` (what the delivery changed). The raw bytes are stored as the store's
+    ``keep_bodies`` says for the outcome (:func:`keeps_body`; a delivery whose outcome changes later keeps
+    what its first outcome decided). ``ids``: on PostgreSQL, ids drawn beforehand from the log's sequence
+    (:func:`next_delivery_ids`, e.g. in the same round trip as a read), ascending, one per item."""
     if not items:
         return []
-    ids = _insert_deliveries(conn, _delivery_rows(conn, items))
-    record_part_of_details(conn, "headers", {delivery: item["headers"]
-                                             for delivery, item in zip(ids, items, strict=True)
-                                             if item.get("headers") is not None})
+    ids = _insert_deliveries(conn, _delivery_rows(conn, items), ids)
+    parts = [part for part in DETAIL_PARTS if any(item.get(part) is not None for item in items)]
+    if parts:
+        dumps = [_to_driver(conn.dialect, delivery_details.c[part]) for part in parts]
+        rows = [(delivery, *(dump(item.get(part)) for dump, part in zip(dumps, parts, strict=True)))
+                for delivery, item in zip(ids, items, strict=True) if any(item.get(part) is not None for part in parts)]
+        if conn.dialect.name == "postgresql":  # ids fresh from the sequence: no details row can exist yet
+            _insert_new(conn, delivery_details, ("delivery_id", *parts), rows)
+        else:  # a rowid can be taken again once the row that had it is gone: keep what is not written here
+            upsert_rows(conn, delivery_details, ("delivery_id", *parts), rows)
     return ids
+
+
+# The parts of a delivery's details record_deliveries writes with it.
+DETAIL_PARTS = ("headers", "changes")
 
 
 # The delivery log's columns as record_deliveries writes them (``id`` aside), in order.
@@ -437,31 +450,67 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
-def _insert_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+def _insert_deliveries(conn: Connection, rows: list[tuple[Any, ...]], ids: Sequence[int] | None = None) -> list[int]:
     """Insert delivery rows (tuples in DELIVERY_COLUMNS order) and return their ids, in order, through the
     driver: SQLAlchemy's multi-row ``INSERT … RETURNING`` costs more than the database's work for a batch
     of AMQP messages (psycopg re-parses its thousands of placeholders at every batch).
 
-    PostgreSQL: one row is one ``INSERT … RETURNING``; more take their ids from the column's sequence
-    first (ascending, so the log keeps the rows' order) and go with them — by COPY from BULK_MIN_ROWS
-    rows. SQLite: one executemany; the write transaction holds the database's write lock, so the rows
-    took consecutive rowids ending at ``last_insert_rowid()``."""
+    PostgreSQL: one row (ids not drawn) is one ``INSERT … RETURNING``; more take their ids from the
+    column's sequence first (ascending, so the log keeps the rows' order) and go with them — by COPY
+    from BULK_MIN_ROWS rows. SQLite: one executemany; the write transaction holds the database's write
+    lock, so the rows took consecutive rowids ending at ``last_insert_rowid()``."""
     if conn.dialect.name == "postgresql":
-        if len(rows) == 1:  # one push: one round trip
+        if ids is None and len(rows) == 1:  # one push: one round trip
             compiled = _compiled_plain_insert(conn.dialect, deliveries, DELIVERY_COLUMNS, returning=True)
             assert tuple(compiled.positiontup) == DELIVERY_COLUMNS  # the row's own order
             return [int(conn.exec_driver_sql(compiled.string, rows[0]).scalar_one())]
-        ids = [int(row[0]) for row in conn.exec_driver_sql(_NEXT_DELIVERY_IDS, (len(rows),))]
-        with_ids = [(delivery, *row) for delivery, row in zip(ids, rows, strict=True)]
-        if len(rows) >= BULK_MIN_ROWS:
-            _pg_copy(conn, deliveries, ("id", *DELIVERY_COLUMNS), with_ids)
-        else:
-            _executemany(conn, _compiled_plain_insert(conn.dialect, deliveries, ("id", *DELIVERY_COLUMNS)),
-                         ("id", *DELIVERY_COLUMNS), with_ids)
-        return ids
+        if ids is None:
+            ids = [int(row[0]) for row in conn.exec_driver_sql(*next_delivery_ids(len(rows)))]
+        if len(ids) != len(rows):
+            raise ValueError(f"{len(ids)} delivery ids drawn for {len(rows)} deliveries")
+        _insert_new(conn, deliveries, ("id", *DELIVERY_COLUMNS),
+                    [(delivery, *row) for delivery, row in zip(ids, rows, strict=True)])
+        return list(ids)
+    if ids is not None:
+        raise ValueError("delivery ids are drawn beforehand on PostgreSQL only: SQLite numbers the rows as it inserts")
     _executemany(conn, _compiled_plain_insert(conn.dialect, deliveries, DELIVERY_COLUMNS), DELIVERY_COLUMNS, rows)
     last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
     return list(range(last - len(rows) + 1, last + 1))
+
+
+def _insert_new(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: rows no conflict can meet (keys just drawn from a sequence), by COPY from
+    BULK_MIN_ROWS rows, else one plain executemany (pipelined by psycopg)."""
+    if len(rows) >= BULK_MIN_ROWS:
+        _pg_copy(conn, table, columns, rows)
+    else:
+        _executemany(conn, _compiled_plain_insert(conn.dialect, table, columns), columns, rows)
+
+
+def next_delivery_ids(count: int) -> tuple[str, tuple[int]]:
+    """PostgreSQL: the statement (driver SQL, parameters) drawing ``count`` ids from the delivery log's
+    sequence, ascending."""
+    return _NEXT_DELIVERY_IDS, (count,)
+
+
+def pg_read_at_once(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """PostgreSQL: several reads (driver SQL with ``%s`` placeholders, parameters) in one round trip —
+    psycopg's pipeline mode; the first statement of a transaction takes its BEGIN along. Returns each
+    statement's rows, in order. A driver error is raised as SQLAlchemy's, as any other."""
+    import psycopg  # the PostgreSQL driver, present whenever the dialect is
+
+    driver: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
+    cursors = [driver.cursor() for _ in statements]
+    try:
+        with driver.pipeline():
+            for cursor, (sql, parameters) in zip(cursors, statements, strict=True):
+                cursor.execute(sql, parameters)
+        return [cursor.fetchall() for cursor in cursors]
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(statements[0][0], None, exc, psycopg.Error, dialect=conn.dialect) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 _NEXT_DELIVERY_IDS = ("SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) AS id "

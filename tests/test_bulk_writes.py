@@ -111,6 +111,8 @@ def delivery_item(number: int) -> dict[str, Any]:
         item["body"] = b'{"\xc3\xbc": "\\u0000", "tab": "\t\\\\"}' + bytes([number % 256])
     if number % 8 == 3:
         item["headers"] = [["Content-Type", "application/json"], ["X-Key", "*** (masked, 3 characters)"]]
+    if number % 3 == 0:
+        item["changes"] = {"kind": "customer", "id": str(number), "new": number % 2 == 0, "diff": [{"path": ["ü"]}]}
     return item
 
 
@@ -152,6 +154,25 @@ def test_the_delivery_log_holds_each_delivery_in_order_as_sqlalchemy_itself_writ
         assert {k: v for k, v in row.items() if k != "id"} == {k: v for k, v in copy.items() if k != "id"}, number
         shown = details[row["id"]]
         assert (shown.headers if shown is not None else None) == item.get("headers"), number
+        assert (shown.changes if shown is not None else None) == item.get("changes"), number
+
+
+def test_delivery_ids_drawn_beforehand_are_the_ones_the_log_uses(db: storage.Store) -> None:
+    batch = [delivery_item(number) for number in range(3)]
+    with db.write() as conn:
+        if db.backend != "postgresql":
+            with pytest.raises(ValueError, match="PostgreSQL only"):
+                storage.record_deliveries(conn, batch, ids=[1, 2, 3])
+            return
+        [ids, states] = storage.pg_read_at_once(conn, [storage.next_delivery_ids(3), ("SELECT %s::text", ("x",))])
+        drawn = [row[0] for row in ids]
+        assert states == [("x",)] and drawn == sorted(drawn)
+        assert storage.record_deliveries(conn, batch, ids=drawn) == drawn
+        with pytest.raises(ValueError, match="2 delivery ids drawn for 3 deliveries"):
+            storage.record_deliveries(conn, batch, ids=drawn[:2])
+    with db.read() as conn:
+        assert [row["reason"] for row in logged(conn, drawn)] == [item["reason"] for item in batch]
+        assert storage.get_details(conn, drawn[0]).changes == batch[0]["changes"]
 
 
 def test_a_write_rolled_back_on_a_fresh_connection_leaves_the_next_write_working(db: storage.Store) -> None:

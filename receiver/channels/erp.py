@@ -13,13 +13,14 @@ batch of messages and acknowledges them once :func:`receive_batch` has committed
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, jsonify, request
@@ -455,8 +456,11 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
             read.append(parse(notification.kind, notification.body))
         except ReceiverError as exc:
             read.append(exc)
+    if not notifications:
+        return []
     with store.write() as conn:
-        stored = _stored_states(conn, [obj for obj in read if isinstance(obj, ErpObject)])
+        stored, reserved = _stored_states(conn, [obj for obj in read if isinstance(obj, ErpObject)],
+                                          deliveries=len(notifications))
         items: list[dict[str, Any]] = []
         latest: dict[tuple[str, str], tuple[int, str]] = {}  # key → (index, digest) of its last accepted state
         repeats: dict[int, int] = {}  # index of a duplicate → index of the state it repeats, in this batch
@@ -481,18 +485,18 @@ def receive_batch(store: storage.Store, notifications: Sequence[Notification], *
             elif key in stored and stored[key].content_sha256 == obj.digest:
                 item["reason"] = f"same content as delivery {stored[key].delivery_id}: nothing changed"
                 continue
-            item["outcome"] = "accepted"
+            if key in latest:  # a newer state of the same object in this batch: only the last one is written
+                del items[latest[key][0]]["changes"]
+            item |= {"outcome": "accepted", "changes": _changes(obj, stored.get(key))}
             latest[key] = (index, obj.digest)
-        ids = storage.record_deliveries(conn, items)
+        ids = storage.record_deliveries(conn, items, ids=reserved)
         for index, origin in repeats.items():
             items[index]["reason"] = f"same content as delivery {ids[origin]}: nothing changed"
         if repeats:
             conn.execute(storage.deliveries.update().where(storage.deliveries.c.id == sa.bindparam("delivery"))
                          .values(reason=sa.bindparam("reason")),
                          [{"delivery": ids[i], "reason": items[i]["reason"]} for i in repeats])
-        written = [(read[index], ids[index]) for index, _ in latest.values()]
-        _record_changes(conn, written, stored)
-        _write_objects(conn, written)
+        _write_objects(conn, [(read[index], ids[index]) for index, _ in latest.values()])
         if before_commit is not None:
             before_commit()
     return [Receipt(item["outcome"], delivery, item["counts"], reason=item.get("reason"))
@@ -515,40 +519,56 @@ def receive_message(store: storage.Store, notification: Notification) -> Receipt
     return receive_batch(store, [notification])[0]
 
 
-def _stored_states(conn: Connection, objects: Iterable[ErpObject]) -> dict[tuple[str, str], Any]:
-    """(kind, id) → the stored state of each of these objects (id, content_sha256, delivery_id, document),
-    read once per kind: what decides a duplicate, and what the inspector's diff compares with."""
-    found: dict[tuple[str, str], Any] = {}
-    for kind in KINDS.values():
-        ids = list({obj.id for obj in objects if obj.kind is kind})
-        if not ids:
-            continue
-        table = kind.table
-        if conn.dialect.name == "postgresql":
-            # One array parameter, whatever the batch's size: psycopg prepares the statement once, while
-            # IN (…) would be a new statement of one placeholder per id for every batch.
-            matches = table.c.id == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(table.c.id.type)))
-        else:
-            matches = table.c.id.in_(ids)
-        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id, table.c.document).where(matches)
-        found.update({(kind.name, row.id): row for row in conn.execute(query)})
-    return found
+class StoredState(NamedTuple):
+    """What a batch reads of an object's stored state: it decides a duplicate, and the diff compares with it."""
+
+    id: str
+    content_sha256: str | None
+    delivery_id: int
+    document: Any
 
 
-def _record_changes(conn: Connection, written: Sequence[tuple[Any, int]],
-                    stored: Mapping[tuple[str, str], Any]) -> None:
-    """For the inspector: each written object's diff against the state it replaces (``stored``, read
-    before it is overwritten) and its parsed characteristic bag, in the delivery's details."""
-    changes = {}
-    for obj, delivery in written:
-        previous = stored.get((obj.kind.name, obj.id))
-        changes[delivery] = {
-            "kind": obj.kind.name, "id": obj.id, "new": previous is None,
-            "previous_delivery": None if previous is None else previous.delivery_id,
-            "diff": [] if previous is None else storage.field_diff(previous.document, obj.document),
-            "characteristics": [c.to_json() for c in obj.characteristics[:storage.MAX_DETAILED]],
-        }
-    storage.record_part_of_details(conn, "changes", changes)
+def _stored_states(conn: Connection, objects: Iterable[ErpObject], *,
+                   deliveries: int) -> tuple[dict[tuple[str, str], StoredState], list[int] | None]:
+    """(kind, id) → the stored state of each of these objects, read once per kind; and on PostgreSQL the
+    ids of the batch's ``deliveries`` drawn from the log's sequence, in the same round trip as the reads
+    and the transaction's BEGIN (psycopg's pipeline mode). On SQLite the ids come with the insert."""
+    wanted = {name: sorted({obj.id for obj in objects if obj.kind is kind}) for name, kind in KINDS.items()}
+    wanted = {name: ids for name, ids in wanted.items() if ids}
+    if conn.dialect.name == "postgresql":
+        # One array parameter, whatever the batch's size: psycopg prepares the statement once, while
+        # IN (…) would be a new statement of one placeholder per id for every batch.
+        results = storage.pg_read_at_once(conn, [*((_states_sql(conn.dialect, name), (ids,))
+                                                   for name, ids in wanted.items()),
+                                                 storage.next_delivery_ids(deliveries)])
+        found = {(name, row[0]): StoredState(*row) for name, rows in zip(wanted, results, strict=False)
+                 for row in rows}
+        return found, [int(row[0]) for row in results[-1]]
+    found = {}
+    for name, ids in wanted.items():
+        table = KINDS[name].table
+        query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id, table.c.document)
+        found.update({(name, row.id): StoredState(*row) for row in conn.execute(query.where(table.c.id.in_(ids)))})
+    return found, None
+
+
+@functools.lru_cache(maxsize=8)
+def _states_sql(dialect: Any, kind: str) -> str:
+    table = KINDS[kind].table
+    matches = table.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(table.c.id.type)))
+    query = sa.select(table.c.id, table.c.content_sha256, table.c.delivery_id, table.c.document).where(matches)
+    return str(query.compile(dialect=dialect))
+
+
+def _changes(obj: ErpObject, previous: StoredState | None) -> dict[str, Any]:
+    """For the inspector, in the delivery's details: the object's diff against the state it replaces (read
+    before it is overwritten) and its parsed characteristic bag."""
+    return {
+        "kind": obj.kind.name, "id": obj.id, "new": previous is None,
+        "previous_delivery": None if previous is None else previous.delivery_id,
+        "diff": [] if previous is None else storage.field_diff(previous.document, obj.document),
+        "characteristics": [c.to_json() for c in obj.characteristics[:storage.MAX_DETAILED]],
+    }
 
 
 def _write_objects(conn: Connection, latest: Sequence[tuple[Any, int]]) -> None:
