@@ -1,8 +1,12 @@
 """Scale-out on PostgreSQL: ServiceMobility events and S-360 batches through two receiver instances on one
 database against one instance, in the same run, printed as throughput per instance. Every answer must
 be 200 and the store must hold exactly what was sent (events once each, every product of every batch).
+With RabbitMQ reachable, the ERP queue too: a backlog published to one queue that one, then two
+``inventory-receiver consume`` processes compete for, timed from the first publish to the last message
+stored (each message stored once, both consumers given a share).
 
-    python -m bench.scaleout [--events 2000] [--batches 6] [--products 200] [--rounds 2] [--quick]
+    python -m bench.scaleout [--events 2000] [--batches 6] [--products 200] [--messages 10000]
+                             [--amqp-url URL] [--rounds 2] [--quick]
 
 On a machine of few cores both instances share the same CPUs: the figure is information, not a target.
 """
@@ -11,26 +15,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+import pika
 import sqlalchemy as sa
 
 from bench import s360 as s360_bench
-from bench.common import add_common_arguments, backends, fresh_store_url, quick
+from bench.common import add_common_arguments, backends, empty_tables, fresh_store_url, quick
+from bench.erp import DEFAULT_URL as DEFAULT_AMQP_URL
 from bench.servicemobility import Load, inventory_usage_requests, send_round
-from devtools.serving import RunningReceiver, make_tls, running_receiver
+from devtools.serving import (
+    RunningReceiver,
+    broker_reachable,
+    make_tls,
+    running_consumer,
+    running_receiver,
+    write_toml,
+)
+from inventory_push_kit.receiver import amqp, storage
+from inventory_push_kit.receiver.channels import erp as erp_channel
 from inventory_push_kit.receiver.channels import s360 as s360_channel
 from inventory_push_kit.receiver.channels import servicemobility as sm_channel
+from inventory_push_kit.receiver.config import from_mapping
 from inventory_push_kit.receiver.storage import Store
 from inventory_push_kit.simulator.core import Request
+from inventory_push_kit.simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
 from inventory_push_kit.simulator.s360 import ProductGenerator, encode_json
 from inventory_push_kit.simulator.servicemobility import EventFactory, TokenSigner
 
@@ -127,6 +147,77 @@ def s360(url: str, work: Path, batches: int, products: int, rounds: int) -> bool
     return ok and stored == len(expected)
 
 
+def erp(url: str, work: Path, amqp_url: str, messages: int, rounds: int) -> bool:
+    name = f"bench-scaleout-{uuid.uuid4().hex[:8]}"
+    section = {"enabled": True, "amqp_url": amqp_url, "customer_queue": f"{name}-customers",
+               "subscription_queue": f"{name}-subscriptions", "dead_letter_exchange": f"{name}.dead-letter"}
+    config = write_toml(work / "erp.toml", {"storage": {"url": url}, "stock": {"enabled": False}, "erp": section})
+    topology = amqp.Topology.from_config(from_mapping({"stock": {"enabled": False}, "erp": section}).erp)
+    bodies = [m.body for m in backlog_messages(ScenarioOptions(messages=messages))]
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    ok = True
+    store = Store(url)
+    store.create_schema()  # before the consumers start, so that the first round's tables can be emptied
+    store.dispose()
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        topology.declare(connection.channel())
+        for round_number in range(rounds):
+            for n in (1, 2):
+                empty_tables(url, "erp_customers", "delivery_details", "deliveries")
+                with ExitStack() as stack:
+                    logs = []
+                    for i in range(n):
+                        (work / f"erp-{round_number}-{n}-{i}").mkdir()
+                        logs.append(stack.enter_context(running_consumer(config, work / f"erp-{round_number}-{n}-{i}")))
+                    started = time.perf_counter()
+                    # Two publishing connections, so that publishing is not what limits two consumers.
+                    halves = [bodies[: len(bodies) // 2], bodies[len(bodies) // 2:]]
+                    publishers = [threading.Thread(target=_publish, args=(amqp_url, section["customer_queue"], half))
+                                  for half in halves]
+                    for publisher in publishers:
+                        publisher.start()
+                    stored = _wait_stored(url, len(bodies), deadline=time.monotonic() + 120)
+                    elapsed = time.perf_counter() - started
+                    for publisher in publishers:
+                        publisher.join()
+                # The consumers have stopped (SIGTERM): each one's total is in its last log line.
+                shares = [_acknowledged(log.read_text()) for log in logs]
+                logged = count(url, storage.deliveries)
+                if stored != len(bodies) or logged != len(bodies) or sum(shares) != len(bodies) or min(shares) <= 0:
+                    print(f"  round {round_number + 1}, {n} consumer(s): {stored} stored, {logged} logged, shares "
+                          f"{shares} of {len(bodies)}", file=sys.stderr)
+                    ok = False
+                rates[n].append(len(bodies) / elapsed / n)
+    finally:
+        channel = connection.channel()
+        for queue in (*topology.queues, *map(topology.dead_letter_queue, topology.queues)):
+            channel.queue_delete(queue)
+        channel.exchange_delete(section["dead_letter_exchange"])
+        connection.close()
+    print_rates(f"ERP backlog of {len(bodies):,} customer messages, competing consumers on one queue", "msg", rates)
+    print(f"  each message stored once, every consumer given a share: {ok}")
+    return ok
+
+
+def _publish(amqp_url: str, queue: str, bodies: list[bytes]) -> None:
+    with ErpPublisher(amqp_url, customer_queue=queue) as publisher:
+        publisher.publish_many(bodies, queue)
+
+
+def _wait_stored(url: str, expected: int, deadline: float) -> int:
+    while True:
+        stored = count(url, erp_channel.customer_table)
+        if stored >= expected or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.05)
+
+
+def _acknowledged(log: str) -> int:
+    found = re.search(r"consumer stopped \(.*?\): (\d+) message\(s\) stored and acknowledged", log)
+    return int(found.group(1)) if found else -1
+
+
 def print_rates(title: str, unit: str, rates: dict[int, list[float]]) -> None:
 
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
@@ -141,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=None, help="events per instance per round (default 2000)")
     parser.add_argument("--batches", type=int, default=None, help="S-360 batches per instance per round (default 6)")
     parser.add_argument("--products", type=int, default=None, help="products per batch (default 200)")
+    parser.add_argument("--messages", type=int, default=None, help="ERP backlog per round (default 10,000)")
+    parser.add_argument("--amqp-url", default=DEFAULT_AMQP_URL)
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 2; quick 1)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
@@ -158,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
             good = servicemobility(url, work, events, rounds)
         with fresh_store_url("postgresql", work) as url:
             good &= s360(url, work, batches, products, rounds)
+        if broker_reachable(args.amqp_url):
+            with fresh_store_url("postgresql", work) as url:
+                good &= erp(url, work, args.amqp_url, args.messages or (500 if smoke else 10_000), rounds)
+        else:
+            print(f"(scale-out, ERP: no broker at {args.amqp_url}, skipped)")
     return 0 if good else 1
 
 

@@ -33,3 +33,6 @@ def test_the_quick_bench_prints_every_ratio_on_both_backends(postgres_url: str, 
         block = re.search(f"== scale-out, postgresql: {title}.*(\n  .*)*", out)
         assert block is not None, out
         assert "per instance" in block.group(0) and "exact" in block.group(0) and "WRONG" not in block.group(0)
+    block = re.search(r"== scale-out, postgresql: ERP backlog .*, competing consumers.*(\n  .*)*", out)
+    assert block is not None, out
+    assert "two instances:" in block.group(0) and "every consumer given a share: True" in block.group(0)
