@@ -442,8 +442,16 @@ def _delivery_rows(conn: Connection, items: Sequence[dict[str, Any]]) -> list[tu
 def _to_driver(dialect: Any, column: sa.Column[Any]) -> Any:
     """The column type's own conversion of a value for the driver (JSON text, SQLite's date-time text), or
     the value as it is: applied once per value rather than through SQLAlchemy's per-statement parameter
-    processing."""
+    processing. A JSON value for PostgreSQL is its JSON text (psycopg sends a text of unknown type, which
+    the server reads as the column's type): SQLAlchemy's own conversion wraps it for psycopg to serialise
+    value by value, which made about a quarter of the Python time of a batch's COPY into the delivery log."""
+    if dialect.name == "postgresql" and isinstance(column.type, sa.JSON):
+        return _json_text
     return column.type.dialect_impl(dialect).bind_processor(dialect) or _unchanged
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)  # what SQLAlchemy's JSON type sends (None as JSON null), as text
 
 
 def _unchanged(value: Any) -> Any:
