@@ -15,7 +15,7 @@ import json
 import logging
 import operator
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -504,21 +504,29 @@ def next_delivery_ids(count: int) -> tuple[str, tuple[int]]:
 def pg_read_at_once(conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
     """PostgreSQL: several reads (driver SQL with ``%s`` placeholders, parameters) in one round trip —
     psycopg's pipeline mode; the first statement of a transaction takes its BEGIN along. Returns each
-    statement's rows, in order. A driver error is raised as SQLAlchemy's, as any other."""
+    statement's rows, in order."""
+    with _driver(conn, statements[0][0]) as driver:
+        cursors = [driver.cursor() for _ in statements]
+        try:
+            with driver.pipeline():
+                for cursor, (sql, parameters) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, parameters)
+            return [cursor.fetchall() for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+
+@contextmanager
+def _driver(conn: Connection, sql: str) -> Iterator[Any]:
+    """The connection's psycopg connection, in its transaction; a driver error is raised as SQLAlchemy's,
+    so that the store classifies it like any other."""
     import psycopg  # the PostgreSQL driver, present whenever the dialect is
 
-    driver: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
-    cursors = [driver.cursor() for _ in statements]
     try:
-        with driver.pipeline():
-            for cursor, (sql, parameters) in zip(cursors, statements, strict=True):
-                cursor.execute(sql, parameters)
-        return [cursor.fetchall() for cursor in cursors]
+        yield conn.connection.dbapi_connection
     except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(statements[0][0], None, exc, psycopg.Error, dialect=conn.dialect) from exc
-    finally:
-        for cursor in cursors:
-            cursor.close()
+        raise sa.exc.DBAPIError.instance(sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
 
 
 _NEXT_DELIVERY_IDS = ("SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) AS id "
@@ -533,16 +541,6 @@ def record_details(conn: Connection, delivery_id: int, **values: Any) -> None:
     """Set parts of a delivery's details (``headers``, ``problems``, ``changes``), keeping the others."""
     stmt = _insert(conn, delivery_details).values(delivery_id=delivery_id, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=["delivery_id"], set_=values))
-
-
-def record_part_of_details(conn: Connection, part: str, values: Mapping[int, Any]) -> None:
-    """Set one part of the details of many deliveries (delivery id → value) in one statement, keeping
-    their other parts: what a batch of AMQP messages changed costs one write, not one per message."""
-    if not values:
-        return
-    dump = _to_driver(conn.dialect, delivery_details.c[part])
-    upsert_rows(conn, delivery_details, ("delivery_id", part),
-                [(delivery, dump(value)) for delivery, value in values.items()])
 
 
 def get_details(conn: Connection, delivery_id: int) -> sa.Row[Any] | None:
@@ -881,18 +879,11 @@ def _pg_copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: It
 
 
 def _copy_in(conn: Connection, copy_sql: str, rows: Iterable[Sequence[Any]]) -> None:
-    """psycopg's COPY … FROM STDIN of rows on the connection, in its transaction; a driver error is raised
-    as SQLAlchemy's, so that the store classifies it like any other."""
-    import psycopg  # the PostgreSQL driver, present whenever the dialect is
-
-    driver: psycopg.Connection[Any] = conn.connection.dbapi_connection  # type: ignore[assignment]
-    try:
-        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-    except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(copy_sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
+    """psycopg's COPY … FROM STDIN of rows on the connection, in its transaction."""
+    with _driver(conn, copy_sql) as driver, driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:
