@@ -19,6 +19,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pika
@@ -32,6 +34,29 @@ from inventory_push_kit.simulator.erp import ErpPublisher, ScenarioOptions, back
 
 DEFAULT_URL = os.environ.get("RECEIVER_ERP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 TARGET_RATIO = 0.6
+
+
+def own_queues(prefix: str) -> dict[str, str]:
+    """``[erp]`` queue and exchange names of the benchmark's own (``PREFIX-<random>``)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    return {"customer_queue": f"{name}-customers", "subscription_queue": f"{name}-subscriptions",
+            "dead_letter_exchange": f"{name}.dead-letter"}
+
+
+@contextmanager
+def declared(config: erp.Config) -> Iterator[None]:
+    """The consumer's topology declared for the block, its queues and exchange deleted after it."""
+    topology = amqp.Topology.from_config(config)
+    connection = pika.BlockingConnection(pika.URLParameters(config.amqp_url))
+    try:
+        topology.declare(connection.channel())
+        yield
+    finally:
+        channel = connection.channel()
+        for name in (*topology.queues, *map(topology.dead_letter_queue, topology.queues)):
+            channel.queue_delete(name)
+        channel.exchange_delete(topology.dead_letter_exchange)
+        connection.close()
 
 
 def publish_backlog(url: str, queue: str, bodies: list[bytes]) -> None:
@@ -101,20 +126,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(backend: str, args: argparse.Namespace, messages: int, rounds: int) -> float:
-    name = f"bench-erp-{uuid.uuid4().hex[:8]}"
-    queue, other, exchange = f"{name}-customers", f"{name}-subscriptions", f"{name}.dead-letter"
+    queues = own_queues("bench-erp")
+    queue = queues["customer_queue"]
     bodies = [message.body for message in backlog_messages(ScenarioOptions(messages=messages))]
     with tempfile.TemporaryDirectory() as folder:
         config = from_mapping({
             "stock": {"enabled": False},
-            "erp": {"enabled": True, "amqp_url": args.amqp_url, "customer_queue": queue, "subscription_queue": other,
-                    "dead_letter_exchange": exchange, "prefetch": args.prefetch, "batch_size": args.batch_size},
+            "erp": {"enabled": True, "amqp_url": args.amqp_url, **queues, "prefetch": args.prefetch,
+                    "batch_size": args.batch_size},
         })
-        topology = amqp.Topology.from_config(config.erp)
-        connection = pika.BlockingConnection(pika.URLParameters(args.amqp_url))
         raw_times, our_times = [], []
-        try:
-            topology.declare(connection.channel())
+        with declared(config.erp):
             for round_number in range(1, rounds + 1):
                 publish_backlog(args.amqp_url, queue, bodies)
                 raw_times.append(raw_consume(args.amqp_url, queue, len(bodies), args.prefetch))
@@ -130,12 +152,6 @@ def run(backend: str, args: argparse.Namespace, messages: int, rounds: int) -> f
                     raise SystemExit(f"round {round_number}: {stored} customers stored of {len(bodies)}")
                 print(f"round {round_number}: raw {len(bodies) / raw_times[-1]:,.0f} msg/s, "
                       f"receiver {len(bodies) / our_times[-1]:,.0f} msg/s")
-        finally:
-            channel = connection.channel()
-            for name in (*topology.queues, *map(topology.dead_letter_queue, topology.queues)):
-                channel.queue_delete(name)
-            channel.exchange_delete(exchange)
-            connection.close()
     size = sum(map(len, bodies)) / len(bodies)
     return report(f"ERP backlog, {backend}: {len(bodies):,} customer messages ({size:.0f} bytes each), prefetch "
                   f"{args.prefetch}, batches of {args.batch_size}", "raw: pika consume + ack",

@@ -22,18 +22,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-import pika
 import sqlalchemy as sa
 
+from bench import erp as erp_bench
 from bench import s360 as s360_bench
 from bench.common import add_common_arguments, backends, empty_tables, fresh_store_url, quick
-from bench.erp import DEFAULT_URL as DEFAULT_AMQP_URL
 from bench.servicemobility import Load, inventory_usage_requests, send_round
 from devtools.serving import (
     RunningReceiver,
@@ -43,14 +41,14 @@ from devtools.serving import (
     running_receiver,
     write_toml,
 )
-from inventory_push_kit.receiver import amqp, storage
+from inventory_push_kit.receiver import storage
 from inventory_push_kit.receiver.channels import erp as erp_channel
 from inventory_push_kit.receiver.channels import s360 as s360_channel
 from inventory_push_kit.receiver.channels import servicemobility as sm_channel
 from inventory_push_kit.receiver.config import from_mapping
 from inventory_push_kit.receiver.storage import Store
 from inventory_push_kit.simulator.core import Request
-from inventory_push_kit.simulator.erp import ErpPublisher, ScenarioOptions, backlog_messages
+from inventory_push_kit.simulator.erp import ScenarioOptions, backlog_messages
 from inventory_push_kit.simulator.s360 import ProductGenerator, encode_json
 from inventory_push_kit.simulator.servicemobility import EventFactory, TokenSigner
 
@@ -148,20 +146,15 @@ def s360(url: str, work: Path, batches: int, products: int, rounds: int) -> bool
 
 
 def erp(url: str, work: Path, amqp_url: str, messages: int, rounds: int) -> bool:
-    name = f"bench-scaleout-{uuid.uuid4().hex[:8]}"
-    section = {"enabled": True, "amqp_url": amqp_url, "customer_queue": f"{name}-customers",
-               "subscription_queue": f"{name}-subscriptions", "dead_letter_exchange": f"{name}.dead-letter"}
+    section = {"enabled": True, "amqp_url": amqp_url, **erp_bench.own_queues("bench-scaleout")}
     config = write_toml(work / "erp.toml", {"storage": {"url": url}, "stock": {"enabled": False}, "erp": section})
-    topology = amqp.Topology.from_config(from_mapping({"stock": {"enabled": False}, "erp": section}).erp)
     bodies = [m.body for m in backlog_messages(ScenarioOptions(messages=messages))]
     rates: dict[int, list[float]] = {1: [], 2: []}
     ok = True
     store = Store(url)
     store.create_schema()  # before the consumers start, so that the first round's tables can be emptied
     store.dispose()
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        topology.declare(connection.channel())
+    with erp_bench.declared(from_mapping({"stock": {"enabled": False}, "erp": section}).erp):
         for round_number in range(rounds):
             for n in (1, 2):
                 empty_tables(url, "erp_customers", "delivery_details", "deliveries")
@@ -173,7 +166,8 @@ def erp(url: str, work: Path, amqp_url: str, messages: int, rounds: int) -> bool
                     started = time.perf_counter()
                     # Two publishing connections, so that publishing is not what limits two consumers.
                     halves = [bodies[: len(bodies) // 2], bodies[len(bodies) // 2:]]
-                    publishers = [threading.Thread(target=_publish, args=(amqp_url, section["customer_queue"], half))
+                    publishers = [threading.Thread(target=erp_bench.publish_backlog,
+                                                   args=(amqp_url, section["customer_queue"], half))
                                   for half in halves]
                     for publisher in publishers:
                         publisher.start()
@@ -189,20 +183,9 @@ def erp(url: str, work: Path, amqp_url: str, messages: int, rounds: int) -> bool
                           f"{shares} of {len(bodies)}", file=sys.stderr)
                     ok = False
                 rates[n].append(len(bodies) / elapsed / n)
-    finally:
-        channel = connection.channel()
-        for queue in (*topology.queues, *map(topology.dead_letter_queue, topology.queues)):
-            channel.queue_delete(queue)
-        channel.exchange_delete(section["dead_letter_exchange"])
-        connection.close()
     print_rates(f"ERP backlog of {len(bodies):,} customer messages, competing consumers on one queue", "msg", rates)
     print(f"  each message stored once, every consumer given a share: {ok}")
     return ok
-
-
-def _publish(amqp_url: str, queue: str, bodies: list[bytes]) -> None:
-    with ErpPublisher(amqp_url, customer_queue=queue) as publisher:
-        publisher.publish_many(bodies, queue)
 
 
 def _wait_stored(url: str, expected: int, deadline: float) -> int:
@@ -233,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=None, help="S-360 batches per instance per round (default 6)")
     parser.add_argument("--products", type=int, default=None, help="products per batch (default 200)")
     parser.add_argument("--messages", type=int, default=None, help="ERP backlog per round (default 10,000)")
-    parser.add_argument("--amqp-url", default=DEFAULT_AMQP_URL)
+    parser.add_argument("--amqp-url", default=erp_bench.DEFAULT_URL)
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 2; quick 1)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
