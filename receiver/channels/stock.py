@@ -36,7 +36,7 @@ from ..web import (
     date_pattern,
     int_arg,
     limit_parameter,
-    parse_json,
+    parse_json_sharing,
     path_parameter,
     query_parameter,
     receipt_schema,
@@ -578,8 +578,9 @@ def receive(store: storage.Store, config: Config, body: bytes, *, content_type: 
             remote_addr: str | None = None, reason: str | None = None,
             headers: list[list[str]] | None = None) -> Receipt:
     """Parse, validate and apply one body: the transport-free core of the channel (the endpoint's, and
-    ``inventory-receiver reapply``'s)."""
-    return apply(store, validate(parse_json(body)), body, content_type=content_type, remote_addr=remote_addr,
+    ``inventory-receiver reapply``'s). The body is parsed with its columns' equal values shared: a push
+    of 100,000 rows then holds a third of the memory (web.parse_json_sharing)."""
+    return apply(store, validate(parse_json_sharing(body)), body, content_type=content_type, remote_addr=remote_addr,
                  reason=reason, headers=headers)
 
 
