@@ -10,6 +10,7 @@ import gc
 import hmac
 import io
 import json
+import locale
 import logging
 import math
 import re
@@ -353,7 +354,8 @@ def parse_json_sharing(body: bytes) -> Any:
     reads it as "?"), a form feed or vertical tab (white space to ijson, not to JSON), an integer beyond
     64 bits — is parsed by :func:`parse_json` itself, so the document or the refusal is always its own."""
     if _yajl is None or not _shallow(body) or _SURROGATE_ESCAPE_BYTES.search(body) \
-            or b"\f" in body or b"\v" in body:  # white space to yajl, not to JSON
+            or b"\f" in body or b"\v" in body \
+            or locale.localeconv()["decimal_point"] != ".":  # yajl reads 1.5 with the C library's strtod
         return parse_json(body)
     stream = io.BytesIO(body)  # shares the bytes, no copy
     if body.startswith(codecs.BOM_UTF8):
@@ -368,12 +370,14 @@ def parse_json_sharing(body: bytes) -> Any:
         with collector_paused() if len(body) >= PAUSE_COLLECTOR_FROM else nullcontext():
             (document,) = _yajl.items(stream, "", use_float=True, map_type=new_object)
     except (ijson.JSONError, ValueError):  # ValueError: also a UnicodeDecodeError
-        return parse_json(body)
+        document = None
     # Only an object: ijson reads a body that is one scalar up to that scalar and takes what follows it
     # ('"a" b'), and after an object it takes an unterminated string ('{} "a'), which leaves the body's
     # quotes unpaired; an object in an array would stay a _SharingObject.
     if type(document) is not _SharingObject or not _quotes_paired(body) or (
             len(objects) == 2 and not any(value is objects[1] for value in document.values())):
+        objects.clear()  # what ijson built goes before parse_json builds its own
+        document = None
         return parse_json(body)
     for obj in objects:
         obj.share_last()
@@ -414,9 +418,11 @@ def _shallow(body: bytes) -> bool:
     """Whether a body can only be, if JSON, an object of arrays and at most one object (two "{" at most,
     and no array inside an array: each "[" comes right after a ":"), with at most MAX_SHARING_ARRAYS
     arrays. A bracket inside a string counts too: such a body goes to parse_json, which is only slower.
-    ijson builds a prefix string (the path from the root) for every container it enters, so nesting
-    under a long key would cost that key's length at every level: here there are three levels at most."""
-    if body.count(b"{") > 2:
+    ijson builds a prefix string (the path from the root) for every container it enters and every key,
+    so nesting under a long key would cost that key's length at every level, and each member of the inner
+    object a copy of the key it is under: here there are three levels at most, and the inner object must
+    begin within the body's first 64 bytes (``{"data": {``), so that key is short."""
+    if body.count(b"{") > 2 or body.find(b"{", body.find(b"{") + 1) > MAX_INNER_OBJECT_AT:
         return False
     at = body.find(b"[")
     for _ in range(MAX_SHARING_ARRAYS):
@@ -429,6 +435,7 @@ def _shallow(body: bytes) -> bool:
 
 
 MAX_SHARING_ARRAYS = 1024  # a stock push has 25 columns, and perhaps a few the document does not define
+MAX_INNER_OBJECT_AT = 64
 try:
     _yajl: Any = ijson.get_backend("yajl2_c")
 except ImportError:  # no C parser here: parse_json reads every body

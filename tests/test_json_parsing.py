@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import json
+import locale
 import math
 import threading
 import tracemalloc
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from inventory_push_kit.receiver import web
 from inventory_push_kit.receiver.errors import MalformedBody
 from inventory_push_kit.receiver.web import MAX_DEPTH, collector_paused, parse_json, parse_json_sharing
 
@@ -192,6 +194,50 @@ def test_nesting_under_long_keys_costs_the_sharing_parser_no_more_memory_than_pa
         finally:
             tracemalloc.stop()
     assert peaks[1] <= peaks[0] * 1.1 + 1_000_000, peaks
+
+
+class RecordingParser:
+    """ijson's C backend, recording whether it was asked to parse."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.calls = backend, 0
+
+    def items(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.backend.items(*args, **kwargs)
+
+
+MEMBERS = b",".join(b'"%d": 0' % i for i in range(2000))
+
+
+@pytest.mark.parametrize(("body", "by_ijson"), [
+    (b'{"data": {"pn": ["a", "a"], "qty": [1, 2]}}', True),
+    (b'\xef\xbb\xbf {\n  "data" :\n  {"pn": ["a"]}}', True),
+    # Each member of the inner object would cost ijson a copy of the key above it: 1 MiB here.
+    (b'{"' + KEY.encode() + b'": {' + MEMBERS + b"}}", False),
+    (b'{"note": "' + b"x" * 64 + b'", "data": {"pn": ["a"]}}', False),
+    (b'{"data": {"pn": [{"a": 1}]}, "x": {}}', False),
+    (b'{"data": {"pn": [["a"]]}}', False),
+    (b'{"data": {"pn": ["a"]}}\f', False),
+    (b'{"data": {"pn": ["\\udfff"]}}', False),
+], ids=["stock-push", "spaced-with-bom", "members-under-a-long-key", "inner-object-late", "three-objects",
+        "array-in-an-array", "form-feed", "surrogate"])
+def test_only_a_body_ijson_reads_cheaply_and_as_json_does_reaches_it(
+        body: bytes, by_ijson: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    recording = RecordingParser(web._yajl)
+    monkeypatch.setattr(web, "_yajl", recording)
+    sharing_answers_as_parse_json(body)
+    assert recording.calls == (1 if by_ijson else 0)
+
+
+def test_a_decimal_comma_locale_keeps_numbers_away_from_ijson(monkeypatch: pytest.MonkeyPatch) -> None:
+    # yajl reads decimals with the C library's strtod, which follows LC_NUMERIC: 1.5 would be 1.0.
+    recording = RecordingParser(web._yajl)
+    monkeypatch.setattr(web, "_yajl", recording)
+    conventions = {**locale.localeconv(), "decimal_point": ","}
+    monkeypatch.setattr(web.locale, "localeconv", lambda: conventions)
+    assert parse_json_sharing(b'{"data": {"price": [1.5, 22.5]}}') == {"data": {"price": [1.5, 22.5]}}
+    assert recording.calls == 0
 
 
 def test_equal_values_of_an_array_become_one_object_and_the_rest_stays_apart() -> None:
