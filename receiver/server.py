@@ -92,7 +92,7 @@ def _fixed_mmap_threshold() -> None:
     default glibc raises that threshold, up to 32 MiB, whenever such a block is freed: after the first
     large push, a body's buffer and a column's list come from the heap, a buffer that grows is copied,
     and freed memory stays with the worker. Measured: the worker's peak for a 100,000-row stock push
-    223 -> 188 MiB, at the same speed (``python -m bench.stock``)."""
+    223 -> 190 MiB, at the same speed (``python -m bench.stock``)."""
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt

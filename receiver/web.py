@@ -444,9 +444,13 @@ except ImportError:  # no C parser here: parse_json reads every body
 
 def _quotes_paired(body: bytes) -> bool:
     """Whether the quotes of a body that is JSON up to some point, but for escaped ones, pair up."""
-    if b"\\" in body:  # escaped backslashes go first, then escaped quotes, as in _deeper_than
-        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    return body.count(b'"') % 2 == 0
+    return _without_escapes(body).count(b'"') % 2 == 0
+
+
+def _without_escapes(body: bytes) -> bytes:
+    """The body without its escaped backslashes, then without its escaped quotes: every quote left opens
+    or closes a string (a body without a backslash is returned as it is, uncopied)."""
+    return body.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in body else body
 
 
 # Below this size a body parses faster than the pause costs (an ERP message, a ServiceMobility event).
@@ -465,7 +469,7 @@ def _deeper_than(body: bytes, limit: int) -> bool:
     and quotes go, then everything but brackets and quotes; what is between two quotes is a string's
     (two adjacent quotes go together: they close one string and open the next, or enclose a string that
     holds no bracket); then each pass removes every innermost pair, so the passes number the depth."""
-    skeleton = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_BRACKETS, _NOT_STRUCTURE)
+    skeleton = _without_escapes(body).translate(_BRACKETS, _NOT_STRUCTURE)
     skeleton = skeleton.replace(b'""', b"")
     if b'"' in skeleton:  # a string holds a bracket: keep what is outside strings
         skeleton = b"".join(skeleton.split(b'"')[::2])
